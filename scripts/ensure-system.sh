@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install the system tools localize needs (ffmpeg, espeak-ng, Noto fonts) when missing.
+set -euo pipefail
+need=()
+command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+fc-list 2>/dev/null | grep -q "Noto Sans CJK" || need+=(fonts-noto-cjk)
+fc-list 2>/dev/null | grep -q "NotoSansThai" || need+=(fonts-noto-core)
+command -v fc-list >/dev/null 2>&1 || need+=(fontconfig)
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing system packages: ${need[*]}"
+SUDO=""
+if [ "$(id -u)" != "0" ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "error: need root or sudo to install ${need[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,196 @@
+"""The one place that knows ffmpeg's command line.
+
+Builders return argv lists (unit-tested without running ffmpeg); :func:`run`
+and :func:`probe` execute them and turn failures into :class:`ToolError` or
+:class:`InputError`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from .errors import InputError, ToolError
+
+BASE_ARGS = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name)
+    if not found:
+        raise ToolError(f"{name} not found on PATH; install ffmpeg (Debian: apt-get install ffmpeg)")
+    return found
+
+
+def ffmpeg_argv(*args: str) -> list[str]:
+    """Prefix ``args`` with the ffmpeg binary and our quiet, non-interactive flags."""
+    return ["ffmpeg", *BASE_ARGS, *args]
+
+
+def probe_argv(path: Path) -> list[str]:
+    return ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
+
+
+def extract_audio_argv(src: Path, dst: Path, *, rate: int, channels: int) -> list[str]:
+    """Decode the first audio stream to 16-bit PCM WAV at ``rate`` Hz."""
+    return ffmpeg_argv("-i", str(src), "-map", "0:a:0", "-vn", "-ac", str(channels), "-ar", str(rate),
+                       "-c:a", "pcm_s16le", "-f", "wav", str(dst))
+
+
+def filter_path(path: Path) -> str:
+    """Escape a path for use as a filter option value (``subtitles=``, ``ass=``).
+
+    Two levels apply: the option value inside the filter (``\\``, ``'`` and ``:``)
+    and the filtergraph itself (``,;[]`` and ``'``).
+    """
+    text = str(path)
+    for char in "\\':":
+        text = text.replace(char, "\\" + char)
+    for char in "\\',;[]":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+@dataclass(frozen=True)
+class VideoEncoding:
+    """How the localized picture is encoded."""
+
+    codec: str = "libx264"
+    crf: int = 20
+    preset: str = "veryfast"
+    pix_fmt: str = "yuv420p"
+    audio_codec: str = "aac"
+    audio_bitrate: str = "192k"
+    audio_rate: int = 48000
+
+    def args(self) -> list[str]:
+        return ["-c:v", self.codec, "-crf", str(self.crf), "-preset", self.preset, "-pix_fmt", self.pix_fmt,
+                "-c:a", self.audio_codec, "-b:a", self.audio_bitrate, "-ar", str(self.audio_rate)]
+
+
+def render_argv(video: Path, audio: Path, dst: Path, *, subtitles: Path | None, fonts_dir: Path | None,
+                encoding: VideoEncoding, metadata: dict[str, str] | None = None,
+                extra_filters: list[str] | None = None) -> list[str]:
+    """Replace ``video``'s audio with ``audio`` and burn ``subtitles`` (ASS) into the picture.
+
+    The output keeps the source's frame rate and size; ``-shortest`` is avoided so
+    the duration follows the video stream.
+    """
+    filters = list(extra_filters or [])
+    if subtitles is not None:
+        sub = f"ass={filter_path(subtitles)}"
+        if fonts_dir is not None:
+            sub += f":fontsdir={filter_path(fonts_dir)}"
+        filters.append(sub)
+    argv = ["-i", str(video), "-i", str(audio), "-map", "0:v:0", "-map", "1:a:0"]
+    if filters:
+        argv += ["-vf", ",".join(filters)]
+    argv += encoding.args()
+    for key, value in (metadata or {}).items():
+        argv += ["-metadata", f"{key}={value}"]
+    argv += ["-movflags", "+faststart", "-f", "mp4", str(dst)]
+    return ffmpeg_argv(*argv)
+
+
+def run(argv: list[str], *, what: str) -> None:
+    """Run an ffmpeg/ffprobe argv; raise :class:`ToolError` naming ``what`` on failure."""
+    argv = [_binary(argv[0]), *argv[1:]]
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        raise ToolError(f"ffmpeg failed while {what}: {last}")
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What ingest needs to know about an input file. Times are integer milliseconds."""
+
+    duration_ms: int
+    width: int
+    height: int
+    fps_num: int
+    fps_den: int
+    video_codec: str
+    has_audio: bool
+    audio_codec: str | None
+    audio_channels: int
+    audio_rate: int
+    rotation: int
+    format_name: str
+
+    @property
+    def fps(self) -> float:
+        return self.fps_num / self.fps_den
+
+    @property
+    def frame_ms(self) -> float:
+        return 1000.0 * self.fps_den / self.fps_num
+
+
+def _rotation(stream: dict) -> int:
+    for side in stream.get("side_data_list", []) or []:
+        if "rotation" in side:
+            return int(side["rotation"]) % 360
+    tag = (stream.get("tags") or {}).get("rotate")
+    return int(tag) % 360 if tag else 0
+
+
+def parse_probe(data: dict) -> MediaInfo:
+    """Turn ffprobe's JSON into :class:`MediaInfo`; raise :class:`InputError` when unusable."""
+    streams = data.get("streams") or []
+    video = next((s for s in streams if s.get("codec_type") == "video"
+                  and not (s.get("disposition") or {}).get("attached_pic")), None)
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    if video is None:
+        raise InputError("no video stream found")
+    rate = video.get("avg_frame_rate") or video.get("r_frame_rate") or "0/1"
+    try:
+        fps = Fraction(rate)
+    except (ValueError, ZeroDivisionError):
+        fps = Fraction(0)
+    if fps <= 0:
+        fps = Fraction(video.get("r_frame_rate") or "0/1")
+    if fps <= 0:
+        raise InputError("video stream has no usable frame rate")
+    duration = data.get("format", {}).get("duration") or video.get("duration")
+    if duration is None:
+        raise InputError("cannot determine the duration (truncated file?)")
+    duration_ms = int(round(float(duration) * 1000))
+    if duration_ms <= 0:
+        raise InputError("the input has zero duration")
+    return MediaInfo(
+        duration_ms=duration_ms,
+        width=int(video.get("width") or 0),
+        height=int(video.get("height") or 0),
+        fps_num=fps.numerator,
+        fps_den=fps.denominator,
+        video_codec=str(video.get("codec_name")),
+        has_audio=audio is not None,
+        audio_codec=audio.get("codec_name") if audio else None,
+        audio_channels=int(audio.get("channels") or 0) if audio else 0,
+        audio_rate=int(audio.get("sample_rate") or 0) if audio else 0,
+        rotation=_rotation(video),
+        format_name=str(data.get("format", {}).get("format_name", "")),
+    )
+
+
+def probe(path: Path) -> MediaInfo:
+    """Probe ``path`` with ffprobe."""
+    argv = probe_argv(path)
+    argv[0] = _binary("ffprobe")
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+    if proc.returncode != 0:
+        reason = (proc.stderr.strip().splitlines() or ["unreadable"])[-1]
+        raise InputError(f"{path.name}: not a readable media file ({reason})")
+    try:
+        data = json.loads(proc.stdout)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path.name}: ffprobe returned no usable data") from exc
+    try:
+        return parse_probe(data)
+    except InputError as exc:
+        raise InputError(f"{path.name}: {exc}") from None

@@ -1,0 +1,57 @@
+"""The target markets we can render, and what each needs from the stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import UsageError
+
+
+@dataclass(frozen=True)
+class Locale:
+    """A market's language facts.
+
+    ``kokoro_espeak`` is the espeak-ng voice that phonemises text for Kokoro (``None``
+    when Kokoro does not cover the language); ``espeak_voice`` is the fallback TTS
+    voice; ``chars_per_second`` is a comfortable speaking rate used for length budgets.
+    """
+
+    tag: str
+    language: str
+    name: str
+    script: str
+    espeak_voice: str
+    kokoro_espeak: str | None = None
+    rtl: bool = False
+    chars_per_second: float = 15.0
+    subtitle_font: str = "Noto Sans"
+
+
+LOCALES: dict[str, Locale] = {loc.tag.lower(): loc for loc in [
+    Locale("en-US", "en", "English", "latin", "en-us", kokoro_espeak="en-us", chars_per_second=15.0),
+    Locale("en-GB", "en", "English", "latin", "en-gb", kokoro_espeak="en-gb", chars_per_second=15.0),
+    Locale("es-MX", "es", "Spanish", "latin", "es-419", kokoro_espeak="es", chars_per_second=16.0),
+    Locale("es-ES", "es", "Spanish", "latin", "es", kokoro_espeak="es", chars_per_second=16.0),
+    Locale("pt-BR", "pt", "Brazilian Portuguese", "latin", "pt-br", kokoro_espeak="pt-br", chars_per_second=15.5),
+    Locale("fr-FR", "fr", "French", "latin", "fr-fr", kokoro_espeak="fr-fr", chars_per_second=15.5),
+    Locale("it-IT", "it", "Italian", "latin", "it", kokoro_espeak="it", chars_per_second=15.5),
+    Locale("de-DE", "de", "German", "latin", "de", chars_per_second=14.5),
+    Locale("id-ID", "id", "Indonesian", "latin", "id", chars_per_second=15.5),
+    Locale("vi-VN", "vi", "Vietnamese", "latin", "vi", chars_per_second=14.0),
+    Locale("hi-IN", "hi", "Hindi", "devanagari", "hi", kokoro_espeak="hi", chars_per_second=13.0,
+           subtitle_font="Noto Sans Devanagari"),
+    Locale("th-TH", "th", "Thai", "thai", "th", chars_per_second=12.0, subtitle_font="Noto Sans Thai"),
+    Locale("ar-SA", "ar", "Arabic", "arabic", "ar", rtl=True, chars_per_second=13.0, subtitle_font="Noto Sans Arabic"),
+    Locale("ja-JP", "ja", "Japanese", "cjk", "ja", kokoro_espeak="ja", chars_per_second=8.0,
+           subtitle_font="Noto Sans CJK JP"),
+    Locale("ko-KR", "ko", "Korean", "cjk", "ko", chars_per_second=7.0, subtitle_font="Noto Sans CJK KR"),
+]}
+
+
+def get_locale(tag: str) -> Locale:
+    """Look up a locale tag case-insensitively; unknown tags raise :class:`UsageError`."""
+    try:
+        return LOCALES[tag.strip().lower().replace("_", "-")]
+    except KeyError:
+        known = ", ".join(loc.tag for loc in LOCALES.values())
+        raise UsageError(f"unknown locale {tag!r}; supported: {known}") from None

