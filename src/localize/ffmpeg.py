@@ -92,6 +92,8 @@ def render_argv(video: Path, audio: Path, dst: Path, *, subtitles: Path | None, 
     argv += encoding.args()
     for key, value in (metadata or {}).items():
         argv += ["-metadata", f"{key}={value}"]
+    if audio_language:
+        argv += ["-metadata:s:a:0", f"language={audio_language}"]
     argv += ["-movflags", "+faststart", "-f", "mp4", str(dst)]
     return ffmpeg_argv(*argv)
 

@@ -26,6 +26,15 @@ class Locale:
     chars_per_second: float = 15.0
     subtitle_font: str = "Noto Sans"
 
+    @property
+    def iso639_2(self) -> str:
+        """The three-letter code MP4 language tags use."""
+        return ISO639_2.get(self.language, "und")
+
+
+ISO639_2 = {"en": "eng", "es": "spa", "pt": "por", "fr": "fra", "it": "ita", "de": "deu", "id": "ind",
+            "vi": "vie", "hi": "hin", "th": "tha", "ar": "ara", "ja": "jpn", "ko": "kor", "zh": "zho"}
+
 
 LOCALES: dict[str, Locale] = {loc.tag.lower(): loc for loc in [
     Locale("en-US", "en", "English", "latin", "en-us", kokoro_espeak="en-us", chars_per_second=15.0),

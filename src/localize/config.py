@@ -1,0 +1,91 @@
+"""Settings from a config file and the environment; command-line options win over both.
+
+Lookup order: built-in defaults, then the YAML file (``--config``, ``$LOCALIZE_CONFIG``,
+or ``./localize.yaml``), then ``LOCALIZE_*`` environment variables. Secrets such as API
+keys are read from the environment only, never from the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Settings:
+    translators: tuple[str, ...] = ("gemma",)
+    voice_backend: str = "kokoro"
+    separator: str = "none"
+    transcription_model: str = "whisper-base"
+    source_language: str = "zh"
+    target_lufs: float = -14.0
+    true_peak_db: float = -1.0
+    crf: int = 20
+    preset: str = "veryfast"
+    work_dir: str | None = None
+
+
+ENV_PREFIX = "LOCALIZE_"
+SECRET_WORDS = ("key", "token", "secret", "password")
+
+
+def _coerce(name: str, raw: Any, default: Any) -> Any:
+    try:
+        if isinstance(default, tuple):
+            items = raw if isinstance(raw, list) else str(raw).split(",")
+            return tuple(str(item).strip() for item in items if str(item).strip())
+        if isinstance(default, bool):
+            return str(raw).lower() in ("1", "true", "yes", "on")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {name!r}: cannot read {raw!r} as {type(default).__name__}") from None
+    return None if raw is None else str(raw)
+
+
+def config_path(explicit: Path | None) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("LOCALIZE_CONFIG"):
+        return Path(os.environ["LOCALIZE_CONFIG"])
+    local = Path("localize.yaml")
+    return local if local.is_file() else None
+
+
+def load_settings(explicit: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from defaults, the config file and the environment."""
+    import yaml
+
+    environ = dict(os.environ if environ is None else environ)
+    defaults = Settings()
+    values: dict[str, Any] = {}
+    path = config_path(explicit)
+    if path is not None:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read config ({exc.strerror or exc})") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: config must be a mapping of settings")
+        known = {f.name for f in dataclasses.fields(Settings)}
+        for name, raw in data.items():
+            key = str(name).replace("-", "_")
+            if any(word in key.lower() for word in SECRET_WORDS):
+                raise ConfigError(f"{path}: {name!r} looks like a secret; set it in the environment instead")
+            if key not in known:
+                raise ConfigError(f"{path}: unknown setting {name!r}; known: {', '.join(sorted(known))}")
+            values[key] = _coerce(key, raw, getattr(defaults, key))
+    for f in dataclasses.fields(Settings):
+        env_name = ENV_PREFIX + f.name.upper()
+        if env_name in environ:
+            values[f.name] = _coerce(f.name, environ[env_name], getattr(defaults, f.name))
+    return dataclasses.replace(defaults, **values)

@@ -1,0 +1,302 @@
+"""The pipeline: analyse an episode once, then render each target market from that analysis.
+
+Every stage stores a JSON artifact in the episode's work directory under a key made
+of its inputs' keys, its settings and its version (see :mod:`localize.workdir`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__, ffmpeg
+from .audio import read_wav, to_mono, write_wav
+from .errors import OutputError
+from .ffmpeg import VideoEncoding
+from .fsutil import atomic_path, file_digest, write_json_atomic
+from .locales import Locale, get_locale
+from .model import Segment, Transcript, from_dict, to_dict
+from .progress import progress
+from .stages import diarize as diarize_stage
+from .stages import ingest as ingest_stage
+from .stages import mix as mix_stage
+from .stages import separate as separate_stage
+from .stages import subtitles as subtitle_stage
+from .stages import transcribe as transcribe_stage
+from .workdir import WorkDir
+
+SYNTH_VERSION = "1"
+EXPORT_VERSION = "1"
+AI_LABEL = "AI-generated: dubbed voices, translation and subtitles made by localize"
+# The dub may run this far past its line into the following silence before the next line.
+BORROW_GAP_MS = 150
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """Everything that changes what the pipeline produces."""
+
+    transcribe: transcribe_stage.TranscribeOptions = field(default_factory=transcribe_stage.TranscribeOptions)
+    separator: str = "none"
+    bed_file: Path | None = None
+    num_speakers: int | None = None
+    translators: tuple[str, ...] = ("gemma",)
+    voice_backend: str = "kokoro"
+    glossary: Path | None = None
+    keep_stems: bool = False
+    mix: mix_stage.MixOptions = field(default_factory=mix_stage.MixOptions)
+    encoding: VideoEncoding = field(default_factory=VideoEncoding)
+    work_root: Path | None = None
+
+
+@dataclass
+class Analysis:
+    """What every market shares: the input, its stems and the speaker-labelled transcript."""
+
+    ingest: ingest_stage.IngestResult
+    stems: separate_stage.Stems
+    transcript: Transcript
+    speakers: list[diarize_stage.Speaker]
+    keys: dict[str, str]
+
+
+def output_paths(out_dir: Path, stem: str, locale: Locale) -> dict[str, Path]:
+    """The output contract: names that users' scripts rely on."""
+    base = out_dir / f"{stem}.{locale.tag}"
+    return {"video": base.with_name(base.name + ".mp4"), "srt": base.with_name(base.name + ".srt"),
+            "report": base.with_name(base.name + ".json"), "bed": base.with_name(base.name + ".bed.wav"),
+            "dialogue": base.with_name(base.name + ".dialogue.wav")}
+
+
+def ensure_writable(out_dir: Path) -> None:
+    """Fail early, before hours of work, when outputs cannot be written."""
+    try:
+        with atomic_path(out_dir / ".localize-write-check") as tmp:
+            tmp.write_bytes(b"")
+        (out_dir / ".localize-write-check").unlink()
+    except OSError as exc:
+        raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+
+
+def analyse(episode: Path, options: PipelineOptions, work: WorkDir, digest: str) -> Analysis:
+    """Ingest, separate, transcribe and diarize, each cached in ``work``."""
+    keys: dict[str, str] = {}
+    data, keys["ingest"] = work.run(
+        "ingest", (ingest_stage.VERSION, digest),
+        lambda: ingest_stage.to_json(ingest_stage.ingest(episode, digest, work)),
+        files=("audio.16k.wav", "audio.48k.wav"))
+    ingested = ingest_stage.IngestResult.from_json(data)
+
+    separator_options = {"path": options.bed_file} if options.separator == "file" else {}
+    separator = separate_stage.SEPARATORS.create(options.separator, **separator_options)
+    data, keys["separate"] = work.run(
+        "separate", (separate_stage.VERSION, keys["ingest"], options.separator,
+                     file_digest(options.bed_file) if options.bed_file else None),
+        lambda: dataclasses.asdict(separator.separate(work.path(ingested.audio_mix),
+                                                      work.path(ingested.audio_analysis), work.root)))
+    stems = separate_stage.Stems(**data)
+
+    transcriber = transcribe_stage.TRANSCRIBERS.create(options.transcribe.model)
+    try:
+        data, keys["transcribe"] = work.run(
+            "transcribe", (transcribe_stage.VERSION, keys["separate"], options.transcribe),
+            lambda: to_dict(transcriber.transcribe(work.path(stems.dialogue), options.transcribe,
+                                                   ingested.media.duration_ms)))
+    finally:
+        transcriber.close()
+    transcript = from_dict(Transcript, data)
+
+    def run_diarization() -> dict:
+        samples, rate = read_wav(work.path(stems.dialogue))
+        try:
+            return to_dict(diarize_stage.diarize(transcript.segments, to_mono(samples), rate, options.num_speakers))
+        finally:
+            diarize_stage.release()
+
+    data, keys["diarize"] = work.run("diarize", (diarize_stage.VERSION, keys["transcribe"], options.num_speakers),
+                                     run_diarization)
+    diarization = from_dict(diarize_stage.Diarization, data)
+    for segment, label in zip(transcript.segments, diarization.labels):
+        segment.speaker = label
+    return Analysis(ingested, stems, transcript, diarization.speakers, keys)
+
+
+def translate(analysis: Analysis, locale: Locale, options: PipelineOptions, work: WorkDir) -> tuple[list[dict], str]:
+    """Translate every segment for ``locale`` (cached per locale)."""
+    from .translate import TranslationRequest, load_glossary, translate_lines
+
+    glossary_digest = file_digest(options.glossary) if options.glossary else None
+    budgets = [max(8, int(seg.duration_ms / 1000 * locale.chars_per_second)) for seg in analysis.transcript.segments]
+
+    def compute() -> list[dict]:
+        request = TranslationRequest(lines=[s.source_text for s in analysis.transcript.segments], locale=locale,
+                                     glossary=load_glossary(options.glossary),
+                                     speakers=[s.speaker for s in analysis.transcript.segments], budgets_chars=budgets)
+        return [dataclasses.asdict(line) for line in translate_lines(request, options.translators)]
+
+    return work.run(f"translate.{locale.tag}", ("translate-1", analysis.keys["transcribe"], analysis.keys["diarize"],
+                                                 locale.tag, glossary_digest, options.translators), compute)
+
+
+def synthesize(analysis: Analysis, locale: Locale, segments: list[Segment], options: PipelineOptions,
+               work: WorkDir, translate_key: str) -> tuple[dict, str]:
+    """Voice each translated line, fitted to its slot; clips go to ``dub.<locale>/``."""
+    from . import tts
+
+    def compute() -> dict:
+        backend = tts.backend_for(locale, options.voice_backend)
+        try:
+            voices = tts.assign_voices([(s.id, s.gender) for s in analysis.speakers], backend)
+            clip_dir = work.path(f"dub.{locale.tag}")
+            clip_dir.mkdir(exist_ok=True)
+            lines = []
+            for index, segment in enumerate(progress(iterable=segments, desc=f"voice {locale.tag}", unit="line")):
+                next_start = segments[index + 1].start_ms if index + 1 < len(segments) else \
+                    analysis.ingest.media.duration_ms
+                slot = max(segment.duration_ms, min(next_start, analysis.ingest.media.duration_ms) - BORROW_GAP_MS
+                           - segment.start_ms)
+                voice = voices[segment.speaker]
+                fitted = tts.fit_to_slot(backend, segment.text, voice, locale, slot)
+                clip = clip_dir / f"{segment.id:04d}.wav"
+                write_wav(clip, fitted.speech.samples, fitted.speech.rate)
+                lines.append({"id": segment.id, "clip": str(clip.relative_to(work.root)), "slot_ms": slot,
+                              "duration_ms": fitted.duration_ms, "speed": round(fitted.speed, 3),
+                              "stretch": round(fitted.stretch, 3), "fits": fitted.fits,
+                              "voice": dataclasses.asdict(voice)})
+            return {"backend": backend.name, "lines": lines,
+                    "voices": {k: dataclasses.asdict(v) for k, v in voices.items()}}
+        finally:
+            backend.close()
+
+    return work.run(f"synthesize.{locale.tag}", (SYNTH_VERSION, translate_key, analysis.keys["diarize"],
+                                                   options.voice_backend), compute)
+
+
+def render_mix(analysis: Analysis, locale: Locale, synth: dict, options: PipelineOptions, work: WorkDir,
+               synth_key: str) -> tuple[dict, str]:
+    """Build the dub track and the final mix for ``locale``."""
+    bed_path = work.path(analysis.stems.bed)
+    names = {"dub": f"dub.{locale.tag}.wav", "mix": f"mix.{locale.tag}.wav"}
+
+    def compute() -> dict:
+        bed, rate = read_wav(bed_path)
+        clips = []
+        for line in synth["lines"]:
+            samples, clip_rate = read_wav(work.path(line["clip"]))
+            start = next(s.start_ms for s in analysis.transcript.segments if s.id == line["id"])
+            clips.append(mix_stage.PlacedClip(start, samples, clip_rate))
+        dub = mix_stage.place_clips(clips, len(bed), rate)
+        spans = [(s.start_ms, s.end_ms) for s in analysis.transcript.segments] if analysis.stems.bed_has_dialogue \
+            else []
+        mixed, loudness = mix_stage.mix(bed, dub, rate, options.mix, spans)
+        write_wav(work.path(names["dub"]), dub, rate)
+        write_wav(work.path(names["mix"]), mixed, rate)
+        return {"rate": rate, "loudness": loudness, **names}
+
+    return work.run(f"mix.{locale.tag}", (mix_stage.VERSION, synth_key, analysis.keys["separate"], options.mix),
+                    compute, files=tuple(names.values()))
+
+
+def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, segments: list[Segment],
+                 translations: list[dict], synth: dict, mixed: dict, work: WorkDir, options: PipelineOptions,
+                 outputs: dict[str, Path], render_seconds: float) -> dict:
+    media = analysis.ingest.media
+    by_id = {line["id"]: line for line in synth["lines"]}
+    report = {
+        "tool": {"name": "localize", "version": __version__},
+        "ai_generated": True,
+        "ai_label": AI_LABEL,
+        "source": {"path": str(episode), "sha256": analysis.ingest.digest, "duration": media.duration_ms / 1000,
+                   "width": media.width, "height": media.height, "fps": round(media.fps, 3),
+                   "audio_channels": media.audio_channels, "language": analysis.transcript.language},
+        "locale": locale.tag,
+        "backends": {"separation": analysis.stems.backend, "transcription": options.transcribe.model,
+                     "translation": list(options.translators), "voice": synth["backend"]},
+        "stages": [{"stage": r.stage, "seconds": r.seconds, "cached": r.cached} for r in work.records]
+        + [{"stage": f"export.{locale.tag}", "seconds": round(render_seconds, 3), "cached": False}],
+        "loudness": mixed["loudness"],
+        "speakers": [{"id": s.id, "gender": s.gender, "f0_median_hz": s.f0_median_hz, "segments": s.segments,
+                      "voice": synth["voices"].get(s.id)} for s in analysis.speakers],
+        "segments": [{
+            "id": seg.id, "start": seg.start_ms / 1000, "end": seg.end_ms / 1000, "speaker": seg.speaker,
+            "source_text": seg.source_text, "text": seg.text, "origin": seg.origin,
+            "translation_backend": tr["backend"], "translation_problems": tr["problems"],
+            "speed": by_id[seg.id]["speed"], "stretch": by_id[seg.id]["stretch"], "fits": by_id[seg.id]["fits"],
+        } for seg, tr in zip(segments, translations)],
+        "outputs": {name: str(p) for name, p in outputs.items() if p.exists() or name in ("video", "srt", "report")},
+    }
+    write_json_atomic(path, report)
+    return report
+
+
+def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Path, options: PipelineOptions,
+                  work: WorkDir) -> Path:
+    """Translate, voice, mix, subtitle and export one market; returns the report path."""
+    translations, translate_key = translate(analysis, locale, options, work)
+    segments = [dataclasses.replace(seg, text=tr["text"]) for seg, tr in zip(analysis.transcript.segments,
+                                                                               translations)]
+    synth, synth_key = synthesize(analysis, locale, segments, options, work, translate_key)
+    mixed, _mix_key = render_mix(analysis, locale, synth, options, work, synth_key)
+
+    media = analysis.ingest.media
+    width, height = (media.height, media.width) if media.rotation in (90, 270) else (media.width, media.height)
+    cues = subtitle_stage.build_cues(segments, locale)
+    outputs = output_paths(out_dir, episode.stem, locale)
+    ass = work.path(f"subtitles.{locale.tag}.ass")
+    subtitle_stage.write_subtitles(cues, locale, width, height, ass, "ass")
+
+    started = time.perf_counter()
+    with atomic_path(outputs["video"]) as tmp_video:
+        argv = ffmpeg.render_argv(episode, work.path(mixed["mix"]), tmp_video, subtitles=ass, fonts_dir=None,
+                                  encoding=options.encoding,
+                                  metadata={"comment": AI_LABEL, "title": f"{episode.stem} ({locale.tag})"},
+                                  audio_language=locale.iso639_2)
+        ffmpeg.run(argv, what=f"rendering {locale.tag}")
+        subtitle_stage.write_subtitles(cues, locale, width, height, outputs["srt"], "srt")
+    render_seconds = time.perf_counter() - started
+    if options.keep_stems:
+        separate_stage.copy_stem(work.path(analysis.stems.bed), outputs["bed"])
+        separate_stage.copy_stem(work.path(mixed["dub"]), outputs["dialogue"])
+    write_report(outputs["report"], episode, analysis, locale, segments, translations, synth, mixed, work,
+                 options, outputs, render_seconds)
+    return outputs["report"]
+
+
+def work_dir_for(episode: Path, digest: str, out_dir: Path, options: PipelineOptions) -> WorkDir:
+    root = options.work_root or out_dir / ".localize-work"
+    return WorkDir(Path(root) / f"{episode.stem}-{digest[:12]}")
+
+
+def localize_episode(episode: Path, locales: list[str], out_dir: Path,
+                     options: PipelineOptions = PipelineOptions()) -> list[Path]:
+    """Localize ``episode`` into each of ``locales``; returns the report paths.
+
+    Analysis runs once; each market is rendered from it. Outputs follow
+    :func:`output_paths` and are written atomically.
+    """
+    episode = Path(episode)
+    targets = [get_locale(tag) for tag in locales]
+    ingest_stage.check_readable(episode)
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
+    ensure_writable(out_dir)
+    digest = file_digest(episode)
+    work = work_dir_for(episode, digest, out_dir, options)
+    analysis = analyse(episode, options, work, digest)
+    analysis_records = list(work.records)
+    reports = []
+    for locale in targets:
+        work.records = list(analysis_records)
+        reports.append(render_market(episode, analysis, locale, out_dir, options, work))
+    return reports
+
+
+def load_report(path: Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+

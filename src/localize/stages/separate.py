@@ -1,0 +1,75 @@
+"""Separate: split the episode's audio into a dialogue stem and a background (music + effects) stem."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+from ..registry import Registry
+
+VERSION = "1"
+
+
+@dataclass
+class Stems:
+    """Stem files (names in the work dir). ``bed_has_dialogue`` tells the mix to duck the original lines."""
+
+    dialogue: str
+    bed: str
+    backend: str
+    bed_has_dialogue: bool
+
+
+class Separator:
+    """Base class of separation backends."""
+
+    name = "base"
+
+    def separate(self, mix_48k: Path, analysis_16k: Path, out_dir: Path) -> Stems:
+        raise NotImplementedError
+
+
+SEPARATORS: Registry[Separator] = Registry("separation")
+
+
+@SEPARATORS.register("none")
+class NoSeparation(Separator):
+    """Keeps the original audio as the background; the mix then ducks the original dialogue.
+
+    The Chinese dialogue stays audible under the dub at the ducking level, which is why
+    a real separator is preferred whenever one is available.
+    """
+
+    name = "none"
+
+    def separate(self, mix_48k: Path, analysis_16k: Path, out_dir: Path) -> Stems:
+        return Stems(dialogue=analysis_16k.name, bed=mix_48k.name, backend=self.name, bed_has_dialogue=True)
+
+
+@SEPARATORS.register("file")
+class SuppliedBed(Separator):
+    """A music-and-effects stem the studio delivered (``--bed FILE``), used as it is."""
+
+    name = "file"
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def separate(self, mix_48k: Path, analysis_16k: Path, out_dir: Path) -> Stems:
+        from .. import ffmpeg
+
+        if not self.path.is_file():
+            raise InputError(f"{self.path}: background stem not found")
+        target = out_dir / "bed.supplied.48k.wav"
+        ffmpeg.run(ffmpeg.extract_audio_argv(self.path, target, rate=48000, channels=2), what="reading --bed")
+        return Stems(dialogue=analysis_16k.name, bed=target.name, backend=self.name, bed_has_dialogue=False)
+
+
+def copy_stem(src: Path, dst: Path) -> None:
+    """Copy a stem to an output name atomically."""
+    from ..fsutil import atomic_path
+
+    with atomic_path(dst) as tmp:
+        shutil.copyfile(src, tmp)
