@@ -74,7 +74,7 @@ class VideoEncoding:
 
 def render_argv(video: Path, audio: Path, dst: Path, *, subtitles: Path | None, fonts_dir: Path | None,
                 encoding: VideoEncoding, metadata: dict[str, str] | None = None,
-                extra_filters: list[str] | None = None) -> list[str]:
+                extra_filters: list[str] | None = None, audio_language: str | None = None) -> list[str]:
     """Replace ``video``'s audio with ``audio`` and burn ``subtitles`` (ASS) into the picture.
 
     The output keeps the source's frame rate and size; ``-shortest`` is avoided so
