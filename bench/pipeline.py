@@ -1,0 +1,107 @@
+"""Benchmark the whole pipeline on the generated sample episode.
+
+Prints seconds per stage, the real-time factor (wall time / episode duration), the peak
+memory of the localize process, the ratio to the ffmpeg-only floor (decode, burn the same
+subtitles, encode with the same settings), and two quality figures: the Chinese CER of the
+transcript against the ground truth, and the WER of Whisper (English) on the dubbed output
+against the output's own subtitles.
+
+    .venv/bin/python bench/pipeline.py [--out build/bench] [--locale en-US]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def run_child(argv: list[str]) -> tuple[float, int]:
+    """Run a command; return (wall seconds, peak RSS in MiB of that child)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env={**os.environ, "LOCALIZE_PROGRESS": "0"})
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"command failed: {' '.join(argv)}")
+    return wall, usage.ru_maxrss // 1024
+
+
+def english_wer(video: Path, srt: Path) -> tuple[float, str]:
+    import pysubs2
+    from faster_whisper import WhisperModel
+
+    from localize.metrics import wer
+    from localize.models import whisper_base
+
+    model = WhisperModel(str(whisper_base()), device="cpu", compute_type="int8")
+    segments, _ = model.transcribe(str(video), language="en", beam_size=5, vad_filter=True)
+    heard = " ".join(s.text for s in segments)
+    reference = " ".join(e.plaintext.replace("\n", " ") for e in pysubs2.load(str(srt)))
+    return wer(reference, heard), heard
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("build/bench"))
+    parser.add_argument("--locale", default="en-US")
+    args = parser.parse_args()
+    from localize import ffmpeg
+    from localize.metrics import cer
+
+    out = args.out
+    localize_bin = [sys.executable, "-m", "localize"]
+    episode = out / "episode.mp4"
+    if not episode.exists():
+        subprocess.run([*localize_bin, "sample", "--out", str(out)], check=True)
+    truth = json.loads((out / "episode.truth.json").read_text(encoding="utf-8"))
+    work = Path(tempfile.mkdtemp(prefix="localize-bench-"))
+    results = out / "results"
+    shutil.rmtree(results, ignore_errors=True)
+    try:
+        wall, peak_mib = run_child([*localize_bin, str(episode), "--to", args.locale, "--out", str(results),
+                                    "--work-dir", str(work)])
+        report = json.loads((results / f"episode.{args.locale}.json").read_text(encoding="utf-8"))
+        ass = next(work.rglob(f"subtitles.{args.locale}.ass"))
+        floor_out = work / "floor.mp4"
+        started = time.perf_counter()
+        ffmpeg.run(ffmpeg.render_argv(episode, episode, floor_out, subtitles=ass, fonts_dir=None,
+                                      encoding=ffmpeg.VideoEncoding()), what="the ffmpeg floor")
+        floor = time.perf_counter() - started
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    duration = report["source"]["duration"]
+    heard_cer = cer("".join(line["zh"] for line in truth["lines"]),
+                    "".join(seg["source_text"] for seg in report["segments"]))
+    wer_value, _heard = english_wer(results / f"episode.{args.locale}.mp4", results / f"episode.{args.locale}.srt")
+    figures = {
+        "episode_seconds": duration,
+        "wall_seconds": round(wall, 1),
+        "real_time_factor": round(wall / duration, 2),
+        "peak_rss_mib": peak_mib,
+        "ffmpeg_floor_seconds": round(floor, 1),
+        "ratio_to_ffmpeg_floor": round(wall / floor, 1),
+        "stages": {s["stage"]: s["seconds"] for s in report["stages"]},
+        "chinese_cer": round(heard_cer, 3),
+        "dub_wer_vs_subtitles": round(wer_value, 3),
+        "loudness": report["loudness"],
+    }
+    print(f"{'stage':<24}{'seconds':>9}")
+    for stage, seconds in figures["stages"].items():
+        print(f"{stage:<24}{seconds:>9.1f}")
+    for key in ("episode_seconds", "wall_seconds", "real_time_factor", "peak_rss_mib", "ffmpeg_floor_seconds",
+                "ratio_to_ffmpeg_floor", "chinese_cer", "dub_wer_vs_subtitles"):
+        print(f"{key:<24}{figures[key]:>9}")
+    print(f"{'loudness':<24}{figures['loudness']}")
+    (out / "bench.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
