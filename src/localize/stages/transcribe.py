@@ -55,20 +55,55 @@ def _whisper(folder: str, compute_type: str):
         raise ModelError(f"cannot load Whisper from {folder}: {exc}") from None
 
 
-def split_on_gaps(segment: Segment, gap_ms: int = SPLIT_GAP_MS) -> list[Segment]:
-    """Split a segment where its words leave a pause of ``gap_ms`` or more."""
-    if len(segment.words) < 2:
+def speech_chunks(samples, rate: int = 16000) -> list[tuple[int, int]]:
+    """Speech regions (ms) from Silero VAD, split at pauses of 250 ms or more."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(min_silence_duration_ms=250, speech_pad_ms=30, min_speech_duration_ms=120)
+    return [(int(c["start"] * 1000 / rate), int(c["end"] * 1000 / rate))
+            for c in get_speech_timestamps(samples, options, sampling_rate=rate)]
+
+
+def _chunk_of(word: Word, chunks: list[tuple[int, int]]) -> int:
+    middle = (word.start_ms + word.end_ms) / 2
+    distances = [0 if a <= middle <= b else min(abs(middle - a), abs(middle - b)) for a, b in chunks]
+    return distances.index(min(distances))
+
+
+def split_on_pauses(segment: Segment, chunks: list[tuple[int, int]], gap_ms: int = SPLIT_GAP_MS) -> list[Segment]:
+    """Split a Whisper segment where its words fall into different VAD speech regions.
+
+    Whisper's word times drift across pauses, so the VAD regions decide where a line
+    (often a new speaker) starts, and they also give the line's start and end.
+    """
+    if not segment.words:
         return [segment]
     groups: list[list[Word]] = [[segment.words[0]]]
+    owners = [_chunk_of(segment.words[0], chunks)] if chunks else [0]
     for word in segment.words[1:]:
-        if word.start_ms - groups[-1][-1].end_ms >= gap_ms:
+        owner = _chunk_of(word, chunks) if chunks else 0
+        if owner != owners[-1] or word.start_ms - groups[-1][-1].end_ms >= gap_ms:
             groups.append([word])
+            owners.append(owner)
         else:
             groups[-1].append(word)
-    if len(groups) == 1:
-        return [segment]
-    return [Segment(id=0, start_ms=g[0].start_ms, end_ms=g[-1].end_ms,
-                    source_text="".join(w.text for w in g).strip(), words=g) for g in groups]
+    pieces = []
+    for owner, group in zip(owners, groups):
+        start, end = group[0].start_ms, group[-1].end_ms
+        if chunks:
+            chunk_start, chunk_end = chunks[owner]
+            if chunk_start < end and chunk_end > start:  # trust VAD edges when they overlap the words
+                start, end = chunk_start, chunk_end
+        pieces.append(Segment(id=0, start_ms=start, end_ms=end, source_text=to_simplified(
+            "".join(w.text for w in group).strip()), words=group))
+    return pieces
+
+
+def to_simplified(text: str) -> str:
+    """Whisper mixes traditional characters into Mandarin output; the scripts we fuse with are simplified."""
+    import zhconv
+
+    return zhconv.convert(text, "zh-cn")
 
 
 @TRANSCRIBERS.register("whisper-base")
@@ -92,9 +127,13 @@ class FasterWhisper(Transcriber):
 
     def transcribe(self, audio: Path, options: TranscribeOptions, duration_ms: int) -> Transcript:
         model = self._model()
-        language, probability = self._check_language(model, audio, options)
+        from faster_whisper.audio import decode_audio
+
+        samples = decode_audio(str(audio), sampling_rate=16000)
+        language, probability = self._check_language(model, samples, audio.name, options)
+        chunks = speech_chunks(samples)
         segments_iter, _info = model.transcribe(
-            str(audio), language=language, beam_size=options.beam_size, word_timestamps=True,
+            samples, language=language, beam_size=options.beam_size, word_timestamps=True,
             vad_filter=options.vad, vad_parameters={"min_silence_duration_ms": 300},
             initial_prompt=ZH_PROMPT if language == "zh" else None, condition_on_previous_text=False)
         segments: list[Segment] = []
@@ -104,7 +143,7 @@ class FasterWhisper(Transcriber):
                          for w in (raw.words or [])]
                 segment = Segment(id=0, start_ms=int(round(raw.start * 1000)), end_ms=int(round(raw.end * 1000)),
                                   source_text=raw.text.strip(), words=words)
-                segments.extend(s for s in split_on_gaps(segment) if s.source_text)
+                segments.extend(s for s in split_on_pauses(segment, chunks) if s.source_text)
                 bar.update(max(0, int(raw.end) - bar.n))
         for index, segment in enumerate(segments):
             segment.id = index
@@ -113,14 +152,11 @@ class FasterWhisper(Transcriber):
         return Transcript(language=language, segments=segments, language_probability=probability)
 
     @staticmethod
-    def _check_language(model, audio: Path, options: TranscribeOptions) -> tuple[str, float]:
+    def _check_language(model, samples, name: str, options: TranscribeOptions) -> tuple[str, float]:
         """Detect the spoken language and refuse clearly-other-language episodes."""
-        from faster_whisper.audio import decode_audio
-
-        samples = decode_audio(str(audio), sampling_rate=16000)
         language, probability, _all = model.detect_language(samples, vad_filter=True)
         if language != options.language and probability >= options.wrong_language_confidence:
-            raise InputError(f"{audio.name}: expected {options.language} speech but heard {language} "
+            raise InputError(f"{name}: expected {options.language} speech but heard {language} "
                              f"(confidence {probability:.2f}); set the source language")
         return options.language, float(probability if language == options.language else 1.0 - probability)
 
