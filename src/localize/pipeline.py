@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -202,7 +201,7 @@ def render_mix(analysis: Analysis, locale: Locale, synth: dict, options: Pipelin
 
 def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, segments: list[Segment],
                  translations: list[dict], synth: dict, mixed: dict, work: WorkDir, options: PipelineOptions,
-                 outputs: dict[str, Path], render_seconds: float) -> dict:
+                 outputs: dict[str, Path]) -> dict:
     media = analysis.ingest.media
     by_id = {line["id"]: line for line in synth["lines"]}
     report = {
@@ -215,8 +214,7 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
         "locale": locale.tag,
         "backends": {"separation": analysis.stems.backend, "transcription": options.transcribe.model,
                      "translation": list(options.translators), "voice": synth["backend"]},
-        "stages": [{"stage": r.stage, "seconds": r.seconds, "cached": r.cached} for r in work.records]
-        + [{"stage": f"export.{locale.tag}", "seconds": round(render_seconds, 3), "cached": False}],
+        "stages": [{"stage": r.stage, "seconds": r.seconds, "cached": r.cached} for r in work.records],
         "loudness": mixed["loudness"],
         "speakers": [{"id": s.id, "gender": s.gender, "f0_median_hz": s.f0_median_hz, "segments": s.segments,
                       "voice": synth["voices"].get(s.id)} for s in analysis.speakers],
@@ -239,7 +237,7 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
     segments = [dataclasses.replace(seg, text=tr["text"]) for seg, tr in zip(analysis.transcript.segments,
                                                                                translations)]
     synth, synth_key = synthesize(analysis, locale, segments, options, work, translate_key)
-    mixed, _mix_key = render_mix(analysis, locale, synth, options, work, synth_key)
+    mixed, mix_key = render_mix(analysis, locale, synth, options, work, synth_key)
 
     media = analysis.ingest.media
     width, height = (media.height, media.width) if media.rotation in (90, 270) else (media.width, media.height)
@@ -248,20 +246,25 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
     ass = work.path(f"subtitles.{locale.tag}.ass")
     subtitle_stage.write_subtitles(cues, locale, width, height, ass, "ass")
 
-    started = time.perf_counter()
-    with atomic_path(outputs["video"]) as tmp_video:
-        argv = ffmpeg.render_argv(episode, work.path(mixed["mix"]), tmp_video, subtitles=ass, fonts_dir=None,
-                                  encoding=options.encoding,
-                                  metadata={"comment": AI_LABEL, "title": f"{episode.stem} ({locale.tag})"},
-                                  audio_language=locale.iso639_2)
-        ffmpeg.run(argv, what=f"rendering {locale.tag}")
+    def export() -> dict:
+        with atomic_path(outputs["video"]) as tmp_video:
+            argv = ffmpeg.render_argv(episode, work.path(mixed["mix"]), tmp_video, subtitles=ass, fonts_dir=None,
+                                      encoding=options.encoding,
+                                      metadata={"comment": AI_LABEL, "title": f"{episode.stem} ({locale.tag})"},
+                                      audio_language=locale.iso639_2)
+            ffmpeg.run(argv, what=f"rendering {locale.tag}")
         subtitle_stage.write_subtitles(cues, locale, width, height, outputs["srt"], "srt")
-    render_seconds = time.perf_counter() - started
+        return {"video": str(outputs["video"]), "srt": str(outputs["srt"])}
+
+    # Absolute output paths: a deleted or moved output forces a new render.
+    work.run(f"export.{locale.tag}", (EXPORT_VERSION, mix_key, analysis.keys["ingest"], file_digest(ass),
+                                      options.encoding, str(outputs["video"])),
+             export, files=(str(outputs["video"]), str(outputs["srt"])))
     if options.keep_stems:
         separate_stage.copy_stem(work.path(analysis.stems.bed), outputs["bed"])
         separate_stage.copy_stem(work.path(mixed["dub"]), outputs["dialogue"])
     write_report(outputs["report"], episode, analysis, locale, segments, translations, synth, mixed, work,
-                 options, outputs, render_seconds)
+                 options, outputs)
     return outputs["report"]
 
 
