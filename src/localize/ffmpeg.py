@@ -196,3 +196,88 @@ def probe(path: Path) -> MediaInfo:
         return parse_probe(data)
     except InputError as exc:
         raise InputError(f"{path.name}: {exc}") from None
+
+
+def concat_stills_list(stills: list[tuple[Path, int]]) -> str:
+    """Text of an ffmpeg concat-demuxer list that shows each (picture, duration_ms) in turn.
+
+    The last picture is listed twice: the demuxer ignores the final entry's duration otherwise.
+    """
+    if not stills:
+        raise ValueError("no pictures to list")
+
+    def quoted(path: Path) -> str:
+        return "'" + str(path).replace("'", "'\\''") + "'"
+
+    lines = ["ffconcat version 1.0"]
+    for path, duration_ms in stills:
+        lines += [f"file {quoted(path)}", f"duration {duration_ms / 1000:.3f}"]
+    lines.append(f"file {quoted(stills[-1][0])}")
+    return "\n".join(lines) + "\n"
+
+
+def stills_video_argv(concat_list: Path, audio: Path, dst: Path, *, width: int, height: int, fps: int,
+                      duration_ms: int, subtitles: Path | None, pan_margin: int = 0,
+                      encoding: VideoEncoding | None = None, metadata: dict[str, str] | None = None) -> list[str]:
+    """Encode a slideshow of pictures (a concat list) with ``audio`` into an MP4 of exactly ``duration_ms``.
+
+    Pictures may be ``pan_margin`` pixels larger than the frame on each side; the frame then drifts
+    slowly across them so the picture is never static. ``subtitles`` (ASS) are burned in by libass.
+    """
+    encoding = encoding or VideoEncoding()
+    # Convert before the frame-rate filter duplicates frames: once per picture, not once per frame.
+    filters = ["format=yuv420p", f"fps={fps}"]
+    if pan_margin > 0:
+        m = int(pan_margin)
+        # Two slow sines of different periods: a gentle handheld-like drift, never a loop the eye catches.
+        filters.append(f"crop={width}:{height}:x='{m}+{m}*sin(2*PI*t/17)':y='{m}+{m}*sin(2*PI*t/23)'")
+    if subtitles is not None:
+        filters.append(f"ass={filter_path(subtitles)}")
+    filters += ["setsar=1"]
+    argv = ["-f", "concat", "-safe", "0", "-i", str(concat_list), "-i", str(audio),
+            "-map", "0:v:0", "-map", "1:a:0", "-vf", ",".join(filters), "-r", str(fps), *encoding.args(),
+            "-ac", "2", "-t", f"{duration_ms / 1000:.3f}"]
+    for key, value in (metadata or {}).items():
+        argv += ["-metadata", f"{key}={value}"]
+    argv += ["-movflags", "+faststart", "-f", "mp4", str(dst)]
+    return ffmpeg_argv(*argv)
+
+
+def extract_frame_argv(src: Path, dst: Path, *, at_ms: int) -> list[str]:
+    """Decode the single video frame shown at ``at_ms`` into a picture (format from ``dst``'s suffix)."""
+    # -ss before -i seeks fast and, with re-decoding from the keyframe, frame-accurately.
+    return ffmpeg_argv("-ss", f"{at_ms / 1000:.3f}", "-i", str(src), "-map", "0:v:0", "-frames:v", "1",
+                       "-update", "1", str(dst))
+
+
+def video_format_argv(path: Path) -> list[str]:
+    """ffprobe argv printing the first video stream's pixel format, colour matrix and range as JSON."""
+    return ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+            "stream=pix_fmt,color_space,color_range,width,height", "-print_format", "json", str(path)]
+
+
+def decode_raw_video_argv(src: Path, *, pix_fmt: str) -> list[str]:
+    """Decode ``src``'s first video stream to raw planar frames of ``pix_fmt`` on stdout.
+
+    ``-fps_mode passthrough`` hands over every decoded frame once: no duplicates, no drops.
+    """
+    return ffmpeg_argv("-i", str(src), "-map", "0:v:0", "-an", "-sn", "-fps_mode", "passthrough",
+                       "-f", "rawvideo", "-pix_fmt", pix_fmt, "pipe:1")
+
+
+def encode_raw_video_argv(dst: Path, *, width: int, height: int, pix_fmt: str, fps_num: int, fps_den: int,
+                          audio_from: Path | None = None, full_range: bool = False) -> list[str]:
+    """Encode raw planar frames from stdin losslessly (FFV1 in Matroska), copying ``audio_from``'s audio.
+
+    The raw bytes are declared as the plain (non-``j``) format with the right range tag, so the
+    encoder stores them as they are, with no range conversion.
+    """
+    plain = pix_fmt.replace("yuvj", "yuv")
+    argv = ["-f", "rawvideo", "-pix_fmt", plain, "-s", f"{width}x{height}", "-framerate", f"{fps_num}/{fps_den}",
+            "-color_range", "pc" if full_range else "tv", "-i", "pipe:0"]
+    if audio_from is not None:
+        argv += ["-i", str(audio_from), "-map", "0:v:0", "-map", "1:a:0?", "-c:a", "copy"]
+    else:
+        argv += ["-map", "0:v:0"]
+    argv += ["-c:v", "ffv1", "-level", "3", "-pix_fmt", plain, "-f", "matroska", str(dst)]
+    return ffmpeg_argv(*argv)
