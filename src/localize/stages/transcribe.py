@@ -90,7 +90,7 @@ def split_on_pauses(segment: Segment, chunks: list[tuple[int, int]], gap_ms: int
     pieces = []
     for owner, group in zip(owners, groups):
         start, end = group[0].start_ms, group[-1].end_ms
-        if chunks:
+        if chunks and owners.count(owner) == 1:
             chunk_start, chunk_end = chunks[owner]
             if chunk_start < end and chunk_end > start:  # trust VAD edges when they overlap the words
                 start, end = chunk_start, chunk_end
