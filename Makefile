@@ -19,6 +19,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[models,test]'
+	# MTCNN face-detector weights ship in this wheel; its metadata pins an old torch, so no deps.
+	$(PY) -m pip install --quiet --no-deps facenet-pytorch==2.6.0
 	$(LOCALIZE) models --prepare
 	touch $(STAMP)
 

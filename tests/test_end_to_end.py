@@ -56,6 +56,7 @@ def test_report_segments_are_translated_and_timed(sample_episode, first_run):
     assert {s["stage"] for s in report["stages"]} >= {"ingest", "separate", "transcribe", "diarize",
                                                       "translate.en-US", "synthesize.en-US", "mix.en-US"}
     assert abs(report["loudness"]["lufs"] + 14) <= 1 and report["loudness"]["true_peak_db"] <= -1
+    assert report["lipsync"]["applied"] is False and "--lipsync-checkpoint" in report["lipsync"]["reason"]
     subs = pysubs2.load(str(first_run / f"{sample_episode.video.stem}.en-US.srt"))
     assert len(subs) >= len(segments)
     assert all(len(line) <= 42 for event in subs for line in event.plaintext.splitlines())

@@ -60,14 +60,17 @@ def _settings(config: Path | None):
 @click.option("--separator", default=None, help="Separation backend (default from config).")
 @click.option("--work-dir", type=click.Path(path_type=Path), default=None,
               help="Where the episode's cached artifacts live (default: OUT/.localize-work).")
+@click.option("--lipsync-checkpoint", type=click.Path(path_type=Path), default=None,
+              help="Wav2Lip or Wav2Lip-GAN generator checkpoint (.pth); without one, lip-sync is skipped.")
 @click.option("--config", type=click.Path(path_type=Path), default=None, help="Config file (YAML).")
 def run_episode(episode: Path, locales: tuple[str, ...], out_dir: Path | None, glossary: Path | None,
                 keep_stems: bool, bed_file: Path | None, num_speakers: int | None, translators: tuple[str, ...],
-                voice_backend: str | None, separator: str | None, work_dir: Path | None, config: Path | None) -> None:
+                voice_backend: str | None, separator: str | None, work_dir: Path | None,
+                lipsync_checkpoint: Path | None, config: Path | None) -> None:
     """Localize EPISODE into each --to market: dubbed MP4, SRT and a JSON report."""
     from .ffmpeg import VideoEncoding
     from .locales import get_locale
-    from .pipeline import PipelineOptions, localize_episode
+    from .pipeline import PipelineOptions, load_report, localize_episode
     from .stages.mix import MixOptions
     from .stages.transcribe import TranscribeOptions
 
@@ -86,9 +89,14 @@ def run_episode(episode: Path, locales: tuple[str, ...], out_dir: Path | None, g
         mix=MixOptions(target_lufs=settings.target_lufs, true_peak_db=settings.true_peak_db),
         encoding=VideoEncoding(crf=settings.crf, preset=settings.preset),
         work_root=work_dir or (Path(settings.work_dir) if settings.work_dir else None),
+        lipsync_checkpoint=lipsync_checkpoint or (Path(settings.lipsync_checkpoint)
+                                                  if settings.lipsync_checkpoint else None),
     )
     reports = localize_episode(episode, list(locales), out_dir or episode.parent, options)
     for report in reports:
+        lipsync = load_report(report).get("lipsync") or {}
+        if not lipsync.get("applied"):
+            click.echo(f"localize: note: lip-sync {lipsync.get('reason', 'skipped')}", err=True)
         click.echo(str(report.with_suffix(".mp4")))
 
 

@@ -20,7 +20,7 @@ from .errors import ConfigError
 class Settings:
     translators: tuple[str, ...] = ("gemma",)
     voice_backend: str = "kokoro"
-    separator: str = "none"
+    separator: str = "dfn-repet"
     transcription_model: str = "whisper-base"
     source_language: str = "zh"
     target_lufs: float = -14.0
@@ -28,6 +28,7 @@ class Settings:
     crf: int = 20
     preset: str = "veryfast"
     work_dir: str | None = None
+    lipsync_checkpoint: str | None = None
 
 
 ENV_PREFIX = "LOCALIZE_"

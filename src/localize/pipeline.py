@@ -11,8 +11,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from . import __version__, ffmpeg
-from .audio import read_wav, to_mono, write_wav
+from .audio import read_wav, resample, to_mono, write_wav
 from .errors import OutputError
 from .ffmpeg import VideoEncoding
 from .fsutil import atomic_path, file_digest, write_json_atomic
@@ -39,7 +41,7 @@ class PipelineOptions:
     """Everything that changes what the pipeline produces."""
 
     transcribe: transcribe_stage.TranscribeOptions = field(default_factory=transcribe_stage.TranscribeOptions)
-    separator: str = "none"
+    separator: str = "dfn-repet"
     bed_file: Path | None = None
     num_speakers: int | None = None
     translators: tuple[str, ...] = ("gemma",)
@@ -49,6 +51,7 @@ class PipelineOptions:
     mix: mix_stage.MixOptions = field(default_factory=mix_stage.MixOptions)
     encoding: VideoEncoding = field(default_factory=VideoEncoding)
     work_root: Path | None = None
+    lipsync_checkpoint: Path | None = None
 
 
 @dataclass
@@ -199,9 +202,34 @@ def render_mix(analysis: Analysis, locale: Locale, synth: dict, options: Pipelin
                     compute, files=tuple(names.values()))
 
 
+def lipsync(analysis: Analysis, locale: Locale, picture: Path, mixed: dict, segments: list[Segment],
+            options: PipelineOptions, work: WorkDir, mix_key: str) -> tuple[dict, Path]:
+    """Re-lip-sync faces to the dub when a Wav2Lip checkpoint is given; returns (result, picture to export)."""
+    from .lipsync import VERSION as LIPSYNC_VERSION
+    from .lipsync.stage import LipsyncOptions, run_lipsync
+
+    checkpoint = options.lipsync_checkpoint
+    if checkpoint is None:
+        skipped = run_lipsync(picture, np.zeros(0, dtype=np.float32), [], work.path("unused"), LipsyncOptions())
+        return dataclasses.asdict(skipped), picture
+    out_video = work.path(f"lipsync.{locale.tag}.mkv")
+    stat = Path(checkpoint).stat() if Path(checkpoint).exists() else None
+    checkpoint_id = (str(checkpoint), stat.st_size, stat.st_mtime_ns) if stat else str(checkpoint)
+
+    def compute() -> dict:
+        dub, rate = read_wav(work.path(mixed["dub"]))
+        lines = [(seg.start_ms, seg.end_ms) for seg in segments]
+        result = run_lipsync(picture, resample(to_mono(dub), rate, 16000), lines, out_video,
+                             LipsyncOptions(checkpoint=Path(checkpoint)))
+        return dataclasses.asdict(result)
+
+    data, _key = work.run(f"lipsync.{locale.tag}", (LIPSYNC_VERSION, mix_key, checkpoint_id, str(picture)), compute)
+    return data, (out_video if out_video.exists() and data.get("output") else picture)
+
+
 def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, segments: list[Segment],
                  translations: list[dict], synth: dict, mixed: dict, work: WorkDir, options: PipelineOptions,
-                 outputs: dict[str, Path]) -> dict:
+                 outputs: dict[str, Path], lipsync_result: dict) -> dict:
     media = analysis.ingest.media
     by_id = {line["id"]: line for line in synth["lines"]}
     report = {
@@ -216,6 +244,8 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
                      "translation": list(options.translators), "voice": synth["backend"]},
         "stages": [{"stage": r.stage, "seconds": r.seconds, "cached": r.cached} for r in work.records],
         "loudness": mixed["loudness"],
+        "lipsync": {k: lipsync_result.get(k) for k in ("applied", "reason", "frames_changed", "frames_total",
+                                                        "face_frames", "detector", "device")},
         "speakers": [{"id": s.id, "gender": s.gender, "f0_median_hz": s.f0_median_hz, "segments": s.segments,
                       "voice": synth["voices"].get(s.id)} for s in analysis.speakers],
         "segments": [{
@@ -246,9 +276,11 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
     ass = work.path(f"subtitles.{locale.tag}.ass")
     subtitle_stage.write_subtitles(cues, locale, width, height, ass, "ass")
 
+    lipsync_result, picture = lipsync(analysis, locale, episode, mixed, segments, options, work, mix_key)
+
     def export() -> dict:
         with atomic_path(outputs["video"]) as tmp_video:
-            argv = ffmpeg.render_argv(episode, work.path(mixed["mix"]), tmp_video, subtitles=ass, fonts_dir=None,
+            argv = ffmpeg.render_argv(picture, work.path(mixed["mix"]), tmp_video, subtitles=ass, fonts_dir=None,
                                       encoding=options.encoding,
                                       metadata={"comment": AI_LABEL, "title": f"{episode.stem} ({locale.tag})"},
                                       audio_language=locale.iso639_2)
@@ -257,14 +289,14 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
         return {"video": str(outputs["video"]), "srt": str(outputs["srt"])}
 
     # Absolute output paths: a deleted or moved output forces a new render.
-    work.run(f"export.{locale.tag}", (EXPORT_VERSION, mix_key, analysis.keys["ingest"], file_digest(ass),
+    work.run(f"export.{locale.tag}", (EXPORT_VERSION, mix_key, analysis.keys["ingest"], file_digest(ass), str(picture),
                                       options.encoding, str(outputs["video"])),
              export, files=(str(outputs["video"]), str(outputs["srt"])))
     if options.keep_stems:
         separate_stage.copy_stem(work.path(analysis.stems.bed), outputs["bed"])
         separate_stage.copy_stem(work.path(mixed["dub"]), outputs["dialogue"])
     write_report(outputs["report"], episode, analysis, locale, segments, translations, synth, mixed, work,
-                 options, outputs)
+                 options, outputs, lipsync_result)
     return outputs["report"]
 
 
