@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, ffmpeg
+from . import __version__
 from .audio import read_wav, resample, to_mono, write_wav
 from .errors import OutputError
 from .ffmpeg import VideoEncoding
@@ -22,6 +22,7 @@ from .locales import Locale, get_locale
 from .model import Segment, Transcript, from_dict, to_dict
 from .progress import progress
 from .stages import diarize as diarize_stage
+from .stages import export as export_stage
 from .stages import ingest as ingest_stage
 from .stages import mix as mix_stage
 from .stages import separate as separate_stage
@@ -30,8 +31,6 @@ from .stages import transcribe as transcribe_stage
 from .workdir import WorkDir
 
 SYNTH_VERSION = "1"
-EXPORT_VERSION = "1"
-AI_LABEL = "AI-generated: dubbed voices, translation and subtitles made by localize"
 # The dub may run this far past its line into the following silence before the next line.
 BORROW_GAP_MS = 150
 
@@ -235,7 +234,7 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
     report = {
         "tool": {"name": "localize", "version": __version__},
         "ai_generated": True,
-        "ai_label": AI_LABEL,
+        "ai_label": export_stage.AI_LABEL,
         "source": {"path": str(episode), "sha256": analysis.ingest.digest, "duration": media.duration_ms / 1000,
                    "width": media.width, "height": media.height, "fps": round(media.fps, 3),
                    "audio_channels": media.audio_channels, "language": analysis.transcript.language},
@@ -278,20 +277,13 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
 
     lipsync_result, picture = lipsync(analysis, locale, episode, mixed, segments, options, work, mix_key)
 
-    def export() -> dict:
-        with atomic_path(outputs["video"]) as tmp_video:
-            argv = ffmpeg.render_argv(picture, work.path(mixed["mix"]), tmp_video, subtitles=ass, fonts_dir=None,
-                                      encoding=options.encoding,
-                                      metadata={"comment": AI_LABEL, "title": f"{episode.stem} ({locale.tag})"},
-                                      audio_language=locale.iso639_2)
-            ffmpeg.run(argv, what=f"rendering {locale.tag}")
-        subtitle_stage.write_subtitles(cues, locale, width, height, outputs["srt"], "srt")
-        return {"video": str(outputs["video"]), "srt": str(outputs["srt"])}
-
+    job = export_stage.ExportJob(picture=picture, audio=work.path(mixed["mix"]), subtitles_ass=ass, cues=cues,
+                                 locale=locale, width=width, height=height, title=f"{episode.stem} ({locale.tag})",
+                                 video_out=outputs["video"], srt_out=outputs["srt"], encoding=options.encoding)
     # Absolute output paths: a deleted or moved output forces a new render.
-    work.run(f"export.{locale.tag}", (EXPORT_VERSION, mix_key, analysis.keys["ingest"], file_digest(ass), str(picture),
-                                      options.encoding, str(outputs["video"])),
-             export, files=(str(outputs["video"]), str(outputs["srt"])))
+    work.run(f"export.{locale.tag}", (export_stage.VERSION, mix_key, analysis.keys["ingest"], file_digest(ass),
+                                      str(picture), options.encoding, str(outputs["video"])),
+             lambda: export_stage.export(job), files=(str(outputs["video"]), str(outputs["srt"])))
     if options.keep_stems:
         separate_stage.copy_stem(work.path(analysis.stems.bed), outputs["bed"])
         separate_stage.copy_stem(work.path(mixed["dub"]), outputs["dialogue"])
