@@ -1,0 +1,59 @@
+"""Translate a subtitle file event by event, keeping every event and its timing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import InputError, UsageError
+from ..fsutil import atomic_path
+from ..locales import Locale
+from .base import TranslationRequest, translate_lines
+from .glossary import Glossary
+from .validate import HAN_RE
+
+log = logging.getLogger(__name__)
+
+
+def _join_lines(lines: list[str]) -> str:
+    """One sentence from a subtitle's display lines: no space between two Chinese halves."""
+    out = ""
+    for line in (part.strip() for part in lines):
+        if not line:
+            continue
+        if out and not (HAN_RE.search(out[-1]) or HAN_RE.search(line[0])):
+            out += " "
+        out += line
+    return out
+
+
+def translate_srt(src: Path, dst: Path, locale: Locale, glossary: Glossary,
+                  backends: Sequence[str] = ("gemma",)) -> int:
+    """Translate the subtitle file ``src`` into ``dst`` (SRT); return the number of events.
+
+    Every input event gives exactly one output event with the same start and end;
+    a multi-line event is translated as one sentence. ``dst`` is written atomically
+    and ``src`` is never touched.
+    """
+    import pysubs2
+
+    src, dst = Path(src), Path(dst)
+    if not src.is_file():
+        raise InputError(f"subtitle file not found: {src}")
+    if dst.exists() and dst.resolve() == src.resolve():
+        raise UsageError(f"output {dst} would overwrite the input subtitles")
+    try:
+        subs = pysubs2.load(str(src), encoding="utf-8-sig")
+    except (UnicodeDecodeError, pysubs2.exceptions.Pysubs2Error, ValueError) as exc:
+        raise InputError(f"cannot read subtitles {src}: {exc}") from None
+    events = list(subs.events)
+    sources = [_join_lines(event.plaintext.split("\n")) for event in events]
+    results = translate_lines(TranslationRequest(lines=sources, locale=locale, glossary=glossary), backends)
+    for number, (event, result) in enumerate(zip(events, results), start=1):
+        event.plaintext = result.text
+        if result.problems:
+            log.warning("%s event %d: %s", src.name, number, "; ".join(result.problems))
+    with atomic_path(dst) as tmp:
+        subs.save(str(tmp), encoding="utf-8", format_="srt")
+    return len(events)
