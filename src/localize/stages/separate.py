@@ -1,4 +1,15 @@
-"""Separate: split the episode's audio into a dialogue stem and a background (music + effects) stem."""
+"""Separate: split the episode's audio into a dialogue stem and a background (music + effects) stem.
+
+Backends (``--separator``), measured by ``bench/separation.py``:
+
+- ``dfn-repet`` (default): DeepFilterNet3 speech estimate + music under the dialogue predicted
+  by repetition from the dialogue-free gaps; Wiener gain on the mid channel, side kept whole.
+- ``deepfilter``: DeepFilterNet3 speech estimate turned into a Wiener mask.
+- ``dfn-nmf``: DeepFilterNet3 speech + an NMF music basis learned on the gaps.
+- ``nmf``: NMF alone (music basis from the gaps, free speech basis).
+- ``harmonic``: removes the voice's harmonics along its WORLD pitch track.
+- ``file``: a music-and-effects stem the studio delivered; ``none``: keep the mix and duck it.
+"""
 
 from __future__ import annotations
 
@@ -73,3 +84,8 @@ def copy_stem(src: Path, dst: Path) -> None:
 
     with atomic_path(dst) as tmp:
         shutil.copyfile(src, tmp)
+
+
+# The real separators live in localize.separation, one module per backend; importing them
+# registers them here. They import this module, so this stays at the bottom.
+from ..separation import dfn, harmonic, hybrid, nmf  # noqa: E402,F401
