@@ -7,6 +7,11 @@ left in them, and seconds per line.
     python bench/translation.py                    # the whole set, gemma, en-US
     python bench/translation.py --limit 10 -v      # first 10 lines, show each
     python bench/translation.py --no-substitute    # prompt without glossary pre-substitution
+    python bench/translation.py --backend seq2seq  # another registered backend (openai, seq2seq)
+
+Length budgets: each line gets the duration a Chinese speaker needs for it
+(``--zh-cps`` Han characters a second, plus a short pause per comma), times the
+locale's speakable characters a second, as the pipeline does with real durations.
 """
 
 from __future__ import annotations
@@ -32,6 +37,19 @@ def read_tsv(path: Path) -> list[tuple[str, str]]:
     return rows
 
 
+def speech_budget(zh: str, zh_cps: float, target_cps: float) -> int:
+    """Characters a line may take: the time the Chinese line is spoken in, at the target's speaking rate.
+
+    The time is its Han characters at ``zh_cps`` plus 0.25 s per internal pause (comma,
+    full stop, ellipsis), the floor of 8 characters being the pipeline's.
+    """
+    import re
+
+    han = len(re.findall(r"[\u3400-\u9fff]", zh))
+    pauses = len(re.findall(r"[，。！？、…；,!?]", zh.rstrip("。！？!?…")))
+    return max(8, int((han / zh_cps + 0.25 * pauses) * target_cps))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tsv", type=Path, default=ROOT / "tests/data/translation_eval.zh-en.tsv")
@@ -42,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-substitute", action="store_true", help="do not pre-substitute glossary terms")
     parser.add_argument("--attempts", type=int, default=3, help="tries per line before giving up")
     parser.add_argument("--json", type=Path, help="also write the per-line results here")
+    parser.add_argument("--backend", default="gemma", help="registered backend to bench (default gemma)")
+    parser.add_argument("--no-market", action="store_true", help="do not apply glossaries/markets rules")
+    parser.add_argument("--zh-cps", type=float, default=4.5, help="Chinese speaking rate for budgets (0: none)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every line")
     args = parser.parse_args(argv)
 
@@ -56,16 +77,20 @@ def main(argv: list[str] | None = None) -> int:
     rows = read_tsv(args.tsv)[: args.limit or None]
     locale = get_locale(args.locale)
     glossary = load_glossary(args.glossary)
-    terms = glossary.for_locale(locale.tag)
-    TRANSLATORS.register("gemma-bench")(
-        lambda: GemmaTranslator(context=args.context, substitute=not args.no_substitute))
-
+    backend = args.backend
     started = time.perf_counter()
-    _load(*_settings())
+    if backend == "gemma":
+        backend = "gemma-bench"
+        TRANSLATORS.register(backend)(
+            lambda: GemmaTranslator(context=args.context, substitute=not args.no_substitute))
+        _load(*_settings())
     load_s = time.perf_counter() - started
+    budgets = [speech_budget(zh, args.zh_cps, locale.chars_per_second) for zh, _ in rows] if args.zh_cps else None
+    request = TranslationRequest([zh for zh, _ in rows], locale, glossary, budgets_chars=budgets,
+                                 use_market=not args.no_market)
+    terms = request.terms()
     started = time.perf_counter()
-    results = translate_lines(TranslationRequest([zh for zh, _ in rows], locale, glossary), ["gemma-bench"],
-                              max_attempts=args.attempts)
+    results = translate_lines(request, [backend], max_attempts=args.attempts)
     total_s = time.perf_counter() - started
 
     from localize.translate.glossary import contains_term, find_terms
@@ -80,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     per_line = [r.seconds for r in results]
     report = {
         "lines": len(rows),
+        "backend": args.backend,
+        "market": not args.no_market,
         "locale": locale.tag,
         "context": args.context,
         "substitute": not args.no_substitute,
@@ -88,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         "glossary_compliance_model_pct": round(100 * (len(needs) - len(forced & set(needs))) / max(1, len(needs)), 1),
         "glossary_compliance_final_pct": round(100 * len(final_ok) / max(1, len(needs)), 1),
         "leftover_chinese_pct": round(100 * sum(has_han(h) for h in hyps) / len(rows), 1),
+        "over_budget_pct": round(100 * sum(bool(b) and len(h) > b for h, b in zip(hyps, budgets or [0] * len(hyps)))
+                                 / len(rows), 1),
+        "references_over_budget_pct": round(100 * sum(bool(b) and len(ref) > b for (_, ref), b in
+                                                      zip(rows, budgets or [0] * len(rows))) / len(rows), 1),
+        "condensed_pct": round(100 * sum(any(p.startswith("condensed") for p in r.problems) for r in results)
+                               / len(rows), 1),
         "clean_pct": round(100 * sum(not r.problems for r in results) / len(rows), 1),
         "mean_attempts": round(statistics.mean(r.attempts for r in results), 2),
         "seconds_per_line_mean": round(statistics.mean(per_line), 2),

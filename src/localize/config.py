@@ -29,6 +29,13 @@ class Settings:
     preset: str = "veryfast"
     work_dir: str | None = None
     lipsync_checkpoint: str | None = None
+    profile: str = "generic-mp4"  # export profile: a shipped or user profile name, or a YAML path
+    profiles_dir: str | None = None  # a folder of user profiles (also: $LOCALIZE_PROFILES)
+    # Translation backends: an OpenAI-compatible endpoint (its key only from $LOCALIZE_OPENAI_API_KEY)
+    # and a local Marian/NLLB/M2M100 folder; neither is used unless set.
+    openai_base_url: str | None = None
+    openai_model: str | None = None
+    seq2seq_model: str | None = None
 
 
 ENV_PREFIX = "LOCALIZE_"

@@ -80,3 +80,14 @@ def test_conversion_from_gguf_is_atomic_and_loadable(tmp_path, monkeypatch):
 
     model = AutoModelForCausalLM.from_pretrained(folder)
     assert model.config.num_hidden_layers == 18
+
+
+@pytest.mark.slow
+def test_gemma_follows_market_rules_for_money_and_slang():
+    # es-MX converts yuan to pesos; the rule writes the amount into the source, the model copies it.
+    lines = ["五万块，离开我儿子。", "别再给我画饼了。"]
+    results = translate_lines(TranslationRequest(lines, get_locale("es-MX"), GLOSSARY), ["gemma"])
+    assert "125,000" in results[0].text, results[0].text
+    assert not any(p.startswith(("currency", "idiom")) for r in results for p in r.problems)
+    en = translate_lines(TranslationRequest(lines[1:], get_locale("en-US"), GLOSSARY), ["gemma"])
+    assert "promise" in en[0].text.lower(), en[0].text

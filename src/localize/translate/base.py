@@ -13,12 +13,17 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..errors import LocalizeError
 from ..locales import Locale
 from ..registry import Registry
 from .glossary import Glossary, enforce_terms
+from .markets import MarketRules
 from .validate import code_of, severity, validate_line
+
+if TYPE_CHECKING:
+    from .memory import TranslationMemory
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +32,27 @@ MAX_ATTEMPTS = 3  # per backend and line: a first try plus two retries told what
 
 @dataclass
 class TranslationRequest:
-    """Lines of one episode to translate into one market's language."""
+    """Lines of one episode to translate into one market's language.
+
+    ``market`` holds the market's rules (currency, titles, slang, register); left
+    out, the shipped rules for ``locale`` are loaded (``use_market=False`` turns that
+    off, then only the series glossary applies).
+    """
 
     lines: list[str]
     locale: Locale
     glossary: Glossary = field(default_factory=Glossary)
     speakers: list[str] | None = None
     budgets_chars: list[int] | None = None
+    market: MarketRules | None = None
+    use_market: bool = True
+
+    def __post_init__(self) -> None:
+        # The market's rule file is found by locale, so every caller (the pipeline included) gets it.
+        if self.market is None and self.use_market:
+            from .markets import load_market
+
+            self.market = load_market(self.locale.tag)
 
     def budget(self, index: int) -> int | None:
         """The length budget of line ``index`` in characters, if one was given."""
@@ -43,8 +62,23 @@ class TranslationRequest:
         return int(value) if value and value > 0 else None
 
     def terms(self) -> dict[str, str]:
-        """The glossary as it applies to this request's locale."""
-        return self.glossary.for_locale(self.locale.tag)
+        """Fixed renderings for this request: market titles and kinship, overridden by the series glossary."""
+        merged = self.market.terms_for(self.lines) if self.market else {}
+        merged.update(self.glossary.for_locale(self.locale.tag))
+        return merged
+
+    def source(self, index: int) -> str:
+        """Line ``index`` as a model should read it: amounts and slang already rendered per the market rules."""
+        line = self.lines[index].strip()
+        return self.market.prepare(line) if self.market else line
+
+    def check(self, index: int, text: str, terms: dict[str, str]) -> list[str]:
+        """Every problem with ``text`` as the translation of line ``index``: generic checks, then market rules."""
+        source = self.lines[index]
+        problems = validate_line(text, source, self.locale, terms, self.budget(index))
+        if self.market and text.strip():
+            problems += self.market.check(text, source)
+        return problems
 
 
 @dataclass
@@ -108,15 +142,28 @@ def _call(backend: Translator, request: TranslationRequest, index: int,
         return None, f"error: {backend.name} failed: {type(exc).__name__}: {exc}", time.perf_counter() - started
 
 
+def _feedback(problems: list[str], budget: int | None) -> str:
+    """What the backend is told on a retry; an over-budget line gets a plain "shorter" instruction."""
+    notes = list(problems)
+    if budget and any(code_of(p) in ("over-budget", "too-long") for p in problems):
+        notes.append(f"say it shorter, in at most {budget} characters, keeping names and meaning")
+    return "; ".join(notes)
+
+
 def translate_lines(request: TranslationRequest, backends: Sequence[str] = ("gemma",), *,
-                    max_attempts: int = MAX_ATTEMPTS) -> list[TranslatedLine]:
+                    max_attempts: int = MAX_ATTEMPTS, memory: TranslationMemory | None = None,
+                    episode: str | None = None) -> list[TranslatedLine]:
     """Translate every line of ``request``, validating each and retrying or falling back.
 
-    Each backend in ``backends`` gets up to ``max_attempts`` tries per failing line,
-    each told what was wrong last time; lines still failing go to the next backend.
-    The best attempt is kept for every line; missing glossary terms are then put in
-    by rule. Raises the backends' :class:`LocalizeError` only when no backend could
-    run at all.
+    Lines found in ``memory`` (a series' :class:`~localize.translate.memory.TranslationMemory`)
+    are reused as they are, human edits first. Each backend in ``backends`` gets up
+    to ``max_attempts`` tries per failing line, each told what was wrong last time
+    (an over-budget line is asked to be shorter); lines still failing go to the next
+    backend. The best attempt is kept for every line; missing glossary terms are
+    then put in by rule and a line still over its length budget is condensed by
+    rule (never sped up). Clean new translations are added to ``memory`` (saved by
+    the caller). Raises the backends' :class:`LocalizeError` only when no backend
+    could run at all.
     """
     n = len(request.lines)
     terms = request.terms()
@@ -127,6 +174,19 @@ def translate_lines(request: TranslationRequest, backends: Sequence[str] = ("gem
     for i in range(n):
         if i not in pending:  # blank source: nothing to say, nothing to check
             best[i] = _Best(text="", backend="none", problems=[])
+    remembered: set[int] = set()
+    if memory is not None:
+        for i in list(pending):
+            entry = memory.get(request.locale.tag, request.lines[i])
+            if entry is None:
+                continue
+            problems = request.check(i, entry.text, terms)
+            # A human edit is final whatever the checks say; a machine entry must still pass them
+            # (the glossary or the budget may have changed since it was stored).
+            if entry.origin == "human" or not problems:
+                best[i] = _Best(text=entry.text, backend=f"memory:{entry.origin}", problems=problems)
+                remembered.add(i)
+                pending.remove(i)
     unusable: list[LocalizeError] = []
     for name in backends:
         if not pending:
@@ -156,14 +216,14 @@ def translate_lines(request: TranslationRequest, backends: Sequence[str] = ("gem
                 seconds[i] += spent
                 if isinstance(text, str) and text.strip():
                     text = " ".join(text.split())
-                    problems = validate_line(text, request.lines[i], request.locale, terms, request.budget(i))
+                    problems = request.check(i, text, terms)
                 else:
                     text = ""
                     problems = [error or f"empty: {name} gave no usable output"]
                 if best[i].backend == "none" or severity(problems) < severity(best[i].problems):
                     best[i] = _Best(text=text, backend=name, problems=problems)
                 if problems:
-                    feedback[i] = "; ".join(problems)
+                    feedback[i] = _feedback(problems, request.budget(i))
                     still.append(i)
             pending = still
             if broken:
@@ -175,10 +235,32 @@ def translate_lines(request: TranslationRequest, backends: Sequence[str] = ("gem
     for i in range(n):
         kept = best[i]
         text, problems = kept.text, kept.problems
-        if text and any(code_of(p) == "glossary" for p in problems):
-            # Last resort: the glossary is a contract, so put the terms in by rule and say so.
-            text, notes = enforce_terms(text, request.lines[i], terms)
-            problems = validate_line(text, request.lines[i], request.locale, terms, request.budget(i)) + notes
+        if i not in remembered:
+            text, problems = _repair(request, i, text, problems, terms)
+            if memory is not None and text and not problems:
+                memory.put(request.locale.tag, request.lines[i], text, "machine", episode)
         results.append(TranslatedLine(text=text, backend=kept.backend, attempts=attempts[i],
                                       problems=problems, seconds=round(seconds[i], 3)))
     return results
+
+
+def _repair(request: TranslationRequest, i: int, text: str, problems: list[str],
+            terms: dict[str, str]) -> tuple[str, list[str]]:
+    """Rule-based last resorts: put missing glossary terms in, then condense a line over its budget."""
+    from .condense import condense
+    from .glossary import find_terms
+
+    notes: list[str] = []
+    if text and any(code_of(p) == "glossary" for p in problems):
+        # The glossary is a contract, so put the terms in by rule and say so.
+        text, notes = enforce_terms(text, request.lines[i], terms)
+        problems = request.check(i, text, terms)
+    budget = request.budget(i)
+    if text and budget and any(code_of(p) == "over-budget" for p in problems):
+        keep = [terms[t] for t in find_terms(request.lines[i], terms)]
+        short = condense(text, budget, request.locale.language, keep, source=request.lines[i])
+        if short.steps:
+            text = short.text
+            problems = request.check(i, text, terms)
+            notes.append(f"condensed: {', '.join(short.steps)} to fit {budget} characters")
+    return text, problems + notes

@@ -405,11 +405,11 @@ class GemmaTranslator(Translator):
             for j in range(max(0, index - self.context), index):
                 if j in self._done and request.lines[j].strip():
                     prev_names = {t: terms[t] for t in find_terms(request.lines[j], terms)} if self.substitute else {}
-                    parts.append(f"Chinese: {self._source(request.lines[j], prev_names, request.locale.tag)}\n"
+                    parts.append(f"Chinese: {self._source(request.source(j), prev_names, request.locale.tag)}\n"
                                  f"{label}: {self._done[j]}\n\n")
         else:
             parts.append(f"Note: the next line must be entirely in {label}; {note}.\n")
-        parts.append(f"Chinese: {self._source(request.lines[index], names, request.locale.tag)}\n{label}:")
+        parts.append(f"Chinese: {self._source(request.source(index), names, request.locale.tag)}\n{label}:")
         return "".join(parts)
 
     # -- decoding -----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from ..fsutil import atomic_path
 from ..locales import Locale
 from .base import TranslationRequest, translate_lines
 from .glossary import Glossary
+from .memory import TranslationMemory
 from .validate import HAN_RE
 
 log = logging.getLogger(__name__)
@@ -29,12 +30,13 @@ def _join_lines(lines: list[str]) -> str:
 
 
 def translate_srt(src: Path, dst: Path, locale: Locale, glossary: Glossary,
-                  backends: Sequence[str] = ("gemma",)) -> int:
+                  backends: Sequence[str] = ("gemma",), memory: TranslationMemory | None = None) -> int:
     """Translate the subtitle file ``src`` into ``dst`` (SRT); return the number of events.
 
     Every input event gives exactly one output event with the same start and end;
     a multi-line event is translated as one sentence. ``dst`` is written atomically
-    and ``src`` is never touched.
+    and ``src`` is never touched. With ``memory``, remembered lines are reused and
+    new clean ones added (the caller saves it).
     """
     import pysubs2
 
@@ -49,7 +51,8 @@ def translate_srt(src: Path, dst: Path, locale: Locale, glossary: Glossary,
         raise InputError(f"cannot read subtitles {src}: {exc}") from None
     events = list(subs.events)
     sources = [_join_lines(event.plaintext.split("\n")) for event in events]
-    results = translate_lines(TranslationRequest(lines=sources, locale=locale, glossary=glossary), backends)
+    results = translate_lines(TranslationRequest(lines=sources, locale=locale, glossary=glossary), backends,
+                              memory=memory, episode=src.stem)
     for number, (event, result) in enumerate(zip(events, results), start=1):
         event.plaintext = result.text
         if result.problems:

@@ -47,7 +47,8 @@ _STOPWORDS = {
 # Rank of each problem code: an empty line is worse than a long one.
 _SEVERITY = {
     "empty": 100, "error": 100, "untranslated": 60, "wrong-script": 55, "garbage": 50, "prompt-echo": 50,
-    "repetition": 45, "too-long": 40, "wrong-language": 30, "glossary": 20, "over-budget": 10,
+    "repetition": 45, "too-long": 40, "content": 35, "wrong-language": 30, "currency": 25, "idiom": 25,
+    "glossary": 20, "formality": 15, "over-budget": 10,
 }
 
 
