@@ -281,3 +281,220 @@ def encode_raw_video_argv(dst: Path, *, width: int, height: int, pix_fmt: str, f
         argv += ["-map", "0:v:0"]
     argv += ["-c:v", "ffv1", "-level", "3", "-pix_fmt", plain, "-f", "matroska", str(dst)]
     return ffmpeg_argv(*argv)
+
+
+def decode_raw_region_argv(src: Path, *, pix_fmt: str, crop: tuple[int, int, int, int] | None = None,
+                           size: tuple[int, int] | None = None, every: int = 1) -> list[str]:
+    """Decode ``src``'s first video stream to raw ``pix_fmt`` frames on stdout, cut down on the way.
+
+    ``every``: keep only frames 0, every, 2*every, ... (decoding still sees every frame, so the
+    kept ones are exact frame numbers); ``crop``: (x, y, width, height) in the decoded picture;
+    ``size``: (width, height) to scale the (cropped) picture to, with area averaging.
+    """
+    filters = []
+    if every > 1:
+        filters.append(f"select=not(mod(n\\,{int(every)}))")
+    if crop is not None:
+        x, y, w, h = (int(v) for v in crop)
+        filters.append(f"crop={w}:{h}:{x}:{y}")
+    if size is not None:
+        filters.append(f"scale={int(size[0])}:{int(size[1])}:flags=area")
+    argv = ["-i", str(src), "-map", "0:v:0", "-an", "-sn", "-fps_mode", "passthrough"]
+    if filters:
+        argv += ["-vf", ",".join(filters)]
+    return ffmpeg_argv(*argv, "-f", "rawvideo", "-pix_fmt", pix_fmt, "pipe:1")
+
+
+# --- delivery: export profiles, covers, HLS, loudness ------------------------------------------
+
+def fit_frame_filters(*, resize: str, width: int, height: int, fps: float | None = None) -> list[str]:
+    """Filters that cap the frame rate (``fps``, when given) and fit the picture to ``width`` x ``height``.
+
+    ``resize``: ``keep`` (no change), ``scale`` (fill the frame, cropping the overflow) or ``pad``
+    (fit inside the frame, black bars). Frame-rate conversion comes first so later filters see
+    fewer frames.
+    """
+    filters = [f"fps={fps:g}"] if fps else []
+    if resize == "scale":
+        filters += [f"scale={width}:{height}:force_original_aspect_ratio=increase:flags=lanczos",
+                    f"crop={width}:{height}"]
+    elif resize == "pad":
+        filters += [f"scale={width}:{height}:force_original_aspect_ratio=decrease:force_divisible_by=2:flags=lanczos",
+                    f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=black"]
+    elif resize != "keep":
+        raise ValueError(f"unknown resize policy {resize!r}")
+    return filters
+
+
+def video_codec_args(*, codec: str, preset: str, pix_fmt: str, crf: int | None = None, bitrate: str | None = None,
+                     maxrate: str | None = None, h264_profile: str | None = None,
+                     gop_frames: int | None = None) -> list[str]:
+    """Encoder arguments for libx264/libx265: CRF (optionally VBV-capped by ``maxrate``) or a target bit rate."""
+    args = ["-c:v", codec, "-preset", preset, "-pix_fmt", pix_fmt]
+    if bitrate is not None:
+        args += ["-b:v", bitrate, "-maxrate", bitrate, "-bufsize", _double_rate(bitrate)]
+    else:
+        args += ["-crf", str(crf if crf is not None else 20)]
+        if maxrate is not None:
+            args += ["-maxrate", maxrate, "-bufsize", _double_rate(maxrate)]
+    if h264_profile and codec == "libx264":
+        args += ["-profile:v", h264_profile]
+    if codec == "libx265":
+        args += ["-tag:v", "hvc1"]  # the tag Apple players need to open HEVC in MP4
+    if gop_frames:
+        # A fixed GOP with no scene-cut keyframes: every segment boundary lands on a keyframe.
+        args += ["-g", str(gop_frames), "-keyint_min", str(gop_frames), "-sc_threshold", "0"]
+    return args
+
+
+def _double_rate(rate: str) -> str:
+    """Twice a bit rate written like ``4M`` or ``2500k`` (a VBV buffer of two seconds)."""
+    number, unit = (rate[:-1], rate[-1]) if rate[-1] in "kKmM" else (rate, "")
+    value = float(number) * 2
+    return f"{value:g}{unit}"
+
+
+def audio_codec_args(*, codec: str, bitrate: str, rate: int, channels: int | None = None) -> list[str]:
+    """Audio encoder arguments; ``channels`` None keeps the input's layout."""
+    args = ["-c:a", codec, "-b:a", bitrate, "-ar", str(rate)]
+    if channels:
+        args += ["-ac", str(channels)]
+    return args
+
+
+def export_argv(picture: Path, audio: Path, dst: Path, *, video_filters: list[str], video_args: list[str],
+                audio_args: list[str], metadata: dict[str, str] | None = None, audio_language: str | None = None,
+                soft_subtitles: Path | None = None, subtitle_language: str | None = None,
+                subtitle_title: str | None = None) -> list[str]:
+    """An MP4 of ``picture`` with ``audio`` as its sound, filtered and encoded per a delivery profile.
+
+    ``soft_subtitles`` (SRT) becomes a ``mov_text`` track with ``subtitle_language`` (ISO 639-2).
+    The source's own metadata and chapters are dropped so only ours (title, AI label) remain.
+    """
+    argv = ["-i", str(picture), "-i", str(audio)]
+    if soft_subtitles is not None:
+        argv += ["-i", str(soft_subtitles)]
+    argv += ["-map", "0:v:0", "-map", "1:a:0"]
+    if soft_subtitles is not None:
+        argv += ["-map", "2:s:0"]
+    argv += ["-map_metadata", "-1", "-map_chapters", "-1"]
+    if video_filters:
+        argv += ["-vf", ",".join(video_filters)]
+    argv += [*video_args, *audio_args]
+    if soft_subtitles is not None:
+        argv += ["-c:s", "mov_text"]
+        if subtitle_language:
+            argv += ["-metadata:s:s:0", f"language={subtitle_language}"]
+        if subtitle_title:
+            argv += ["-metadata:s:s:0", f"handler_name={subtitle_title}", "-metadata:s:s:0", f"title={subtitle_title}"]
+    for key, value in (metadata or {}).items():
+        argv += ["-metadata", f"{key}={value}"]
+    if audio_language:
+        argv += ["-metadata:s:a:0", f"language={audio_language}"]
+    argv += ["-movflags", "+faststart", "-f", "mp4", str(dst)]
+    return ffmpeg_argv(*argv)
+
+
+def cover_argv(src: Path, dst: Path, *, at_ms: int, video_filters: list[str] | None = None,
+               quality: int = 2) -> list[str]:
+    """One JPEG of ``src``'s picture at ``at_ms``, through ``video_filters`` (the profile's fit)."""
+    argv = ["-ss", f"{at_ms / 1000:.3f}", "-i", str(src), "-map", "0:v:0", "-frames:v", "1"]
+    if video_filters:
+        argv += ["-vf", ",".join(video_filters)]
+    return ffmpeg_argv(*argv, "-q:v", str(quality), "-update", "1", "-f", "image2", "-c:v", "mjpeg", str(dst))
+
+
+def _hls_args(playlist: Path, segment_seconds: float) -> list[str]:
+    return ["-f", "hls", "-hls_time", f"{segment_seconds:g}", "-hls_playlist_type", "vod", "-hls_list_size", "0",
+            "-hls_segment_type", "mpegts", "-hls_flags", "independent_segments",
+            "-hls_segment_filename", str(playlist.parent / "seg_%05d.ts"), str(playlist)]
+
+
+def hls_video_argv(src: Path, playlist: Path, *, video_filters: list[str], video_args: list[str],
+                   segment_seconds: float) -> list[str]:
+    """A video-only HLS rendition (MPEG-TS segments ``seg_NNNNN.ts`` beside ``playlist``)."""
+    argv = ["-i", str(src), "-map", "0:v:0", "-an", "-sn", "-map_metadata", "-1"]
+    if video_filters:
+        argv += ["-vf", ",".join(video_filters)]
+    return ffmpeg_argv(*argv, *video_args, *_hls_args(playlist, segment_seconds))
+
+
+def hls_audio_argv(src: Path, playlist: Path, *, audio_args: list[str], segment_seconds: float,
+                   language: str | None = None) -> list[str]:
+    """An audio-only HLS rendition of ``src``'s first audio stream, tagged with ``language`` (ISO 639-2)."""
+    argv = ["-i", str(src), "-map", "0:a:0", "-vn", "-sn", "-map_metadata", "-1", *audio_args]
+    if language:
+        argv += ["-metadata:s:a:0", f"language={language}"]
+    return ffmpeg_argv(*argv, *_hls_args(playlist, segment_seconds))
+
+
+def ebur128_argv(src: Path, *, stream: str = "a:0") -> list[str]:
+    """Measure BS.1770 loudness and true peak of ``src``'s audio; the summary goes to stderr.
+
+    Not :func:`ffmpeg_argv`: the summary is printed at the info log level that our quiet flags hide.
+    """
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-i", str(src), "-map", f"0:{stream}", "-vn", "-sn",
+            "-af", "ebur128=peak=true", "-f", "null", "-"]
+
+
+def parse_ebur128(text: str) -> dict[str, float]:
+    """Integrated loudness (LUFS), loudness range (LU) and true peak (dBFS) from ebur128's summary."""
+    import re
+
+    summary = text[text.rfind("Summary:"):]
+    found = {}
+    for key, pattern in (("integrated_lufs", r"I:\s+(-?[\d.]+|-inf) LUFS"), ("range_lu", r"LRA:\s+(-?[\d.]+) LU"),
+                         ("true_peak_db", r"Peak:\s+(-?[\d.]+|-inf) dBFS")):
+        match = re.search(pattern, summary)
+        if match:
+            found[key] = float(match.group(1))
+    if "integrated_lufs" not in found:
+        raise ToolError("ffmpeg ebur128 printed no loudness summary")
+    return found
+
+
+def measure_loudness(src: Path) -> dict[str, float]:
+    """Run :func:`ebur128_argv` on ``src`` and parse its summary."""
+    argv = ebur128_argv(src)
+    argv[0] = _binary("ffmpeg")
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        raise ToolError(f"ffmpeg failed while measuring loudness of {src.name}: {last}")
+    return parse_ebur128(proc.stderr)
+
+
+def probe_json(path: Path) -> dict:
+    """ffprobe's full JSON (format and streams) for any media file, audio-only and subtitles included."""
+    argv = probe_argv(path)
+    argv[0] = _binary("ffprobe")
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+    if proc.returncode != 0:
+        reason = (proc.stderr.strip().splitlines() or ["unreadable"])[-1]
+        raise InputError(f"{path.name}: not a readable media file ({reason})")
+    try:
+        return json.loads(proc.stdout)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path.name}: ffprobe returned no usable data") from exc
+
+
+def encode_raw_lossless_h264_argv(dst: Path, *, width: int, height: int, pix_fmt: str, fps_num: int, fps_den: int,
+                                  full_range: bool = False) -> list[str]:
+    """Encode raw planar frames from stdin as lossless H.264 (x264 ``-qp 0``) in Matroska, picture only.
+
+    Decodes bit-exact like :func:`encode_raw_video_argv`'s FFV1, but encodes about five times
+    faster and ten times smaller (a 1080x1920 episode: 15 s and 16 MB against 81 s and 144 MB).
+    """
+    plain = pix_fmt.replace("yuvj", "yuv")
+    argv = ["-f", "rawvideo", "-pix_fmt", plain, "-s", f"{width}x{height}", "-framerate", f"{fps_num}/{fps_den}",
+            "-color_range", "pc" if full_range else "tv", "-i", "pipe:0", "-map", "0:v:0",
+            "-c:v", "libx264", "-qp", "0", "-preset", "ultrafast", "-pix_fmt", plain, "-f", "matroska", str(dst)]
+    return ffmpeg_argv(*argv)
+
+
+def video_only_argv(src: Path, dst: Path, *, video_filters: list[str], video_args: list[str]) -> list[str]:
+    """``src``'s picture alone, filtered and encoded into an MP4 (shared by markets, remuxed per market)."""
+    argv = ["-i", str(src), "-map", "0:v:0", "-an", "-sn", "-map_metadata", "-1"]
+    if video_filters:
+        argv += ["-vf", ",".join(video_filters)]
+    return ffmpeg_argv(*argv, *video_args, "-f", "mp4", str(dst))

@@ -126,32 +126,108 @@ class SubtitleStyle:
     box: bool = True
 
 
-def to_ssa(cues: list[Cue], locale: Locale, width: int, height: int, style: SubtitleStyle = SubtitleStyle()):
-    """A pysubs2 file with one styled event per cue."""
+@dataclass(frozen=True)
+class SafeZone:
+    """Margins kept clear of the app's buttons and captions, as fractions of the frame.
+
+    Defaults follow the vertical (1080x1920) estimates in shared/design.md: about 460 px at the
+    bottom, 190 px at the top, 130 px on the right (the like/share column) and less on the left.
+    """
+
+    top: float = 0.10
+    bottom: float = 0.24
+    left: float = 0.08
+    right: float = 0.12
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the target subtitles go on the picture.
+
+    ``mode`` 'band': centred on the rows [top, bottom) in frame pixels (where the source's
+    burned-in subtitles were, so the new text covers what was removed), moved just enough to
+    stay inside the safe zone; 'safe': bottom-centred at the safe zone's bottom edge.
+    """
+
+    mode: str = "band"
+    top: int = 0
+    bottom: int = 0
+    safe: SafeZone = SafeZone()
+
+    @classmethod
+    def from_band(cls, band, safe: SafeZone = SafeZone()) -> Placement:
+        """Placement on a detected band (anything with ``top`` and ``bottom`` in pixels)."""
+        return cls("band", int(band.top), int(band.bottom), safe)
+
+    def scaled(self, factor: float) -> Placement:
+        """The same placement on a picture scaled by ``factor`` (the band was found on the source frame)."""
+        return Placement(self.mode, round(self.top * factor), round(self.bottom * factor), self.safe)
+
+
+LINE_SPACING = 1.25  # rendered line pitch, in font sizes (glyph height plus box padding)
+
+
+def band_anchor(placement: Placement, n_lines: int, font_size: int, width: int, height: int) -> tuple[int, int]:
+    """The \\pos(x, y) of a middle-centred block of ``n_lines`` lines on a 'band' placement.
+
+    y is the band's centre, clamped so the whole block stays between the safe zone's top and bottom.
+    """
+    safe = placement.safe
+    x = round((width * safe.left + width * (1 - safe.right)) / 2)
+    half = n_lines * font_size * LINE_SPACING / 2
+    low, high = height * safe.top + half, height * (1 - safe.bottom) - half
+    y = (placement.top + placement.bottom) / 2
+    y = min(max(y, low), high) if low <= high else (low + high) / 2
+    return x, round(y)
+
+
+def to_ssa(cues: list[Cue], locale: Locale, width: int, height: int, style: SubtitleStyle = SubtitleStyle(),
+           placement: Placement | None = None):
+    """A pysubs2 file with one styled event per cue.
+
+    Without ``placement`` the cues sit bottom-centred above ``style``'s bottom margin; with one, see
+    :class:`Placement`. The font is the locale's (Noto Sans for Latin scripts, Noto Sans Thai,
+    Noto Sans Arabic, Noto Sans CJK, Noto Sans Devanagari); right-to-left text is embedded.
+    """
     import pysubs2
 
+    if placement is not None and placement.mode not in ("band", "safe"):
+        raise ValueError(f"unknown subtitle placement {placement.mode!r}; use 'band' or 'safe'")
     subs = pysubs2.SSAFile()
     subs.info["PlayResX"] = str(width)
     subs.info["PlayResY"] = str(height)
     subs.info["WrapStyle"] = "2"  # we break lines ourselves
+    font_size = round(height * style.font_size_ratio)
+    marginv = round(height * style.bottom_margin_ratio)
+    marginl = marginr = round(width * style.side_margin_ratio)
+    alignment = pysubs2.Alignment.BOTTOM_CENTER
+    if placement is not None:
+        marginl, marginr = round(width * placement.safe.left), round(width * placement.safe.right)
+        if placement.mode == "safe":
+            marginv = round(height * placement.safe.bottom)
+        else:
+            alignment = pysubs2.Alignment.MIDDLE_CENTER
     main = pysubs2.SSAStyle(
-        fontname=locale.subtitle_font, fontsize=round(height * style.font_size_ratio), bold=True,
+        fontname=locale.subtitle_font, fontsize=font_size, bold=True,
         primarycolor=pysubs2.Color(255, 255, 255), outlinecolor=pysubs2.Color(0, 0, 0),
         backcolor=pysubs2.Color(0, 0, 0, 96), outline=style.outline, shadow=0,
-        borderstyle=3 if style.box else 1, alignment=pysubs2.Alignment.BOTTOM_CENTER,
-        marginv=round(height * style.bottom_margin_ratio), marginl=round(width * style.side_margin_ratio),
-        marginr=round(width * style.side_margin_ratio))
+        borderstyle=3 if style.box else 1, alignment=alignment,
+        marginv=marginv, marginl=marginl, marginr=marginr)
     subs.styles["Default"] = main
     for cue in cues:
         text = cue.text.replace("\n", "\\N")
         if locale.rtl:
             text = "\u202b" + text.replace("\\N", "\u202c\\N\u202b") + "\u202c"  # keep RTL runs intact in libass
+        if placement is not None and placement.mode == "band":
+            x, y = band_anchor(placement, len(cue.lines), font_size, width, height)
+            text = "{\\pos(%d,%d)}" % (x, y) + text
         subs.append(pysubs2.SSAEvent(start=cue.start_ms, end=cue.end_ms, text=text, style="Default"))
     return subs
 
 
-def write_subtitles(cues: list[Cue], locale: Locale, width: int, height: int, path: Path, fmt: str) -> None:
-    """Write ``cues`` as ``fmt`` (srt, vtt, ass) to ``path`` atomically."""
-    subs = to_ssa(cues, locale, width, height)
+def write_subtitles(cues: list[Cue], locale: Locale, width: int, height: int, path: Path, fmt: str,
+                    placement: Placement | None = None) -> None:
+    """Write ``cues`` as ``fmt`` (srt, vtt, ass) to ``path`` atomically (``placement``: see :func:`to_ssa`)."""
+    subs = to_ssa(cues, locale, width, height, placement=placement)
     with atomic_path(path) as tmp:
         subs.save(str(tmp), format_=fmt, encoding="utf-8")
