@@ -182,19 +182,11 @@ def parse_probe(data: dict) -> MediaInfo:
 
 def probe(path: Path) -> MediaInfo:
     """Probe ``path`` with ffprobe."""
-    argv = probe_argv(path)
-    argv[0] = _binary("ffprobe")
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
-    if proc.returncode != 0:
-        reason = (proc.stderr.strip().splitlines() or ["unreadable"])[-1]
-        raise InputError(f"{path.name}: not a readable media file ({reason})")
     try:
-        data = json.loads(proc.stdout)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path.name}: ffprobe returned no usable data") from exc
-    try:
-        return parse_probe(data)
+        return parse_probe(probe_json(path))
     except InputError as exc:
+        if str(exc).startswith(f"{path.name}:"):
+            raise
         raise InputError(f"{path.name}: {exc}") from None
 
 
@@ -498,3 +490,20 @@ def video_only_argv(src: Path, dst: Path, *, video_filters: list[str], video_arg
     if video_filters:
         argv += ["-vf", ",".join(video_filters)]
     return ffmpeg_argv(*argv, *video_args, "-f", "mp4", str(dst))
+
+
+def close_encoder(encoder: subprocess.Popen, stderr_file, what: str) -> None:
+    """Close an ffmpeg encoder fed through stdin, wait for it, and raise :class:`ToolError` if it failed.
+
+    ``stderr_file`` is the seekable file its stderr went to; the last line names the failure.
+    """
+    if encoder.stdin is not None and not encoder.stdin.closed:
+        try:
+            encoder.stdin.close()
+        except BrokenPipeError:
+            pass
+    encoder.wait()
+    if encoder.returncode != 0:
+        stderr_file.seek(0)
+        last = (stderr_file.read().decode(errors="replace").strip().splitlines() or ["no message"])[-1]
+        raise ToolError(f"ffmpeg failed while {what}: {last}")

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import ffmpeg
-from ..errors import InputError, ToolError, UsageError
+from ..errors import InputError, UsageError
 from ..fsutil import atomic_path
 from .detect import Box, SubtitleBand, even, read_frames
 from .ocr import OcrEvent, signature
@@ -279,14 +279,5 @@ def remove_subtitles(video: Path, band: SubtitleBand, events: list[OcrEvent], ou
             pass
         finally:
             decoder.close()
-            if encoder.stdin is not None and not encoder.stdin.closed:
-                try:
-                    encoder.stdin.close()
-                except BrokenPipeError:
-                    pass
-            encoder.wait()
-        if encoder.returncode != 0:
-            enc_err.seek(0)
-            last = (enc_err.read().decode(errors="replace").strip().splitlines() or ["no message"])[-1]
-            raise ToolError(f"ffmpeg failed while encoding the video without subtitles: {last}")
+            ffmpeg.close_encoder(encoder, enc_err, "encoding the video without subtitles")
     return RemovalResult(total, changed, len(plans), mode, round(time.monotonic() - started, 3))

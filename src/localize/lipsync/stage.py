@@ -308,14 +308,5 @@ def _render(video: Path, out_video: Path, fmt: FrameFormat, pix_fmt: str, info: 
             pass
         finally:
             decoder.close()
-            if encoder.stdin is not None and not encoder.stdin.closed:
-                try:
-                    encoder.stdin.close()
-                except BrokenPipeError:
-                    pass
-            encoder.wait()
-        if encoder.returncode != 0:
-            enc_err.seek(0)
-            last = (enc_err.read().decode(errors="replace").strip().splitlines() or ["no message"])[-1]
-            raise ToolError(f"ffmpeg failed while encoding the lip-synced video: {last}")
+            ffmpeg.close_encoder(encoder, enc_err, "encoding the lip-synced video")
     return changed
