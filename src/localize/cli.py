@@ -31,7 +31,9 @@ def cli() -> None:
     """Dub and subtitle Chinese microdramas for overseas markets.
 
     \b
-    localize EPISODE.mp4 --to en-US [--to es-MX ...] [--out DIR]
+    localize EPISODE.mp4 --to en-US [--to es-MX ...] [--out DIR] [--profile tiktok]
+    localize SERIES_DIR --to en-US [--out DIR]
+    localize watch IN_DIR --to en-US --out DIR [--profile P]
     localize sample --out DIR
     localize translate SRC.srt --to en-US --out OUT.srt
     """
@@ -43,41 +45,19 @@ def _settings(config: Path | None):
     return load_settings(config)
 
 
-@cli.command(EPISODE_COMMAND)
-@click.argument("episode", type=click.Path(path_type=Path))
-@click.option("--to", "locales", multiple=True, required=True, metavar="LOCALE",
-              help="Target market, e.g. en-US. Repeat for several markets.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
-              help="Output folder (default: beside the episode).")
-@click.option("--glossary", type=click.Path(path_type=Path), default=None, help="Series glossary YAML.")
-@click.option("--keep-stems", is_flag=True, help="Also write the background and dub stems as WAV.")
-@click.option("--bed", "bed_file", type=click.Path(path_type=Path), default=None,
-              help="A music-and-effects stem to use as the background instead of separating.")
-@click.option("--speakers", "num_speakers", type=click.IntRange(1, 20), default=None,
-              help="Number of speakers, when known (default: found automatically).")
-@click.option("--translator", "translators", multiple=True, help="Translation backend(s), in fallback order.")
-@click.option("--voice", "voice_backend", default=None, help="Voice backend (default: kokoro).")
-@click.option("--separator", default=None, help="Separation backend (default from config).")
-@click.option("--work-dir", type=click.Path(path_type=Path), default=None,
-              help="Where the episode's cached artifacts live (default: OUT/.localize-work).")
-@click.option("--lipsync-checkpoint", type=click.Path(path_type=Path), default=None,
-              help="Wav2Lip or Wav2Lip-GAN generator checkpoint (.pth); without one, lip-sync is skipped.")
-@click.option("--config", type=click.Path(path_type=Path), default=None, help="Config file (YAML).")
-def run_episode(episode: Path, locales: tuple[str, ...], out_dir: Path | None, glossary: Path | None,
-                keep_stems: bool, bed_file: Path | None, num_speakers: int | None, translators: tuple[str, ...],
-                voice_backend: str | None, separator: str | None, work_dir: Path | None,
-                lipsync_checkpoint: Path | None, config: Path | None) -> None:
-    """Localize EPISODE into each --to market: dubbed MP4, SRT and a JSON report."""
+def _pipeline_options(settings, *, bed_file: Path | None = None, separator: str | None = None,
+                      num_speakers: int | None = None, translators: tuple[str, ...] = (),
+                      voice_backend: str | None = None, glossary: Path | None = None, keep_stems: bool = False,
+                      work_dir: Path | None = None, lipsync_checkpoint: Path | None = None,
+                      profile: str | None = None):
+    """PipelineOptions from the settings and the command line (the command line wins)."""
+    from .delivery.profiles import load_profile
     from .ffmpeg import VideoEncoding
-    from .locales import get_locale
-    from .pipeline import PipelineOptions, load_report, localize_episode
+    from .pipeline import PipelineOptions
     from .stages.mix import MixOptions
     from .stages.transcribe import TranscribeOptions
 
-    settings = _settings(config)
-    for tag in locales:
-        get_locale(tag)  # refuse an unknown locale before any work
-    options = PipelineOptions(
+    return PipelineOptions(
         transcribe=TranscribeOptions(model=settings.transcription_model, language=settings.source_language),
         separator="file" if bed_file else (separator or settings.separator),
         bed_file=bed_file,
@@ -91,13 +71,115 @@ def run_episode(episode: Path, locales: tuple[str, ...], out_dir: Path | None, g
         work_root=work_dir or (Path(settings.work_dir) if settings.work_dir else None),
         lipsync_checkpoint=lipsync_checkpoint or (Path(settings.lipsync_checkpoint)
                                                   if settings.lipsync_checkpoint else None),
+        profile=load_profile(profile or settings.profile, profiles_dir=settings.profiles_dir),
     )
+
+
+_PIPELINE_OPTIONS = [
+    click.option("--glossary", type=click.Path(path_type=Path), default=None, help="Series glossary YAML."),
+    click.option("--keep-stems", is_flag=True, help="Also write the background and dub stems as WAV."),
+    click.option("--bed", "bed_file", type=click.Path(path_type=Path), default=None,
+                 help="A music-and-effects stem to use as the background instead of separating."),
+    click.option("--speakers", "num_speakers", type=click.IntRange(1, 20), default=None,
+                 help="Number of speakers, when known (default: found automatically)."),
+    click.option("--translator", "translators", multiple=True, help="Translation backend(s), in fallback order."),
+    click.option("--voice", "voice_backend", default=None, help="Voice backend (default: kokoro)."),
+    click.option("--separator", default=None, help="Separation backend (default from config)."),
+    click.option("--work-dir", type=click.Path(path_type=Path), default=None,
+                 help="Where the episode's cached artifacts live (default: OUT/.localize-work)."),
+    click.option("--lipsync-checkpoint", type=click.Path(path_type=Path), default=None,
+                 help="Wav2Lip or Wav2Lip-GAN generator checkpoint (.pth); without one, lip-sync is skipped."),
+    click.option("--profile", default=None, metavar="NAME|FILE",
+                 help="Export profile: generic-mp4 (default), reelshort, dramabox, tiktok, youtube-shorts, hls, "
+                      "a user profile from $LOCALIZE_PROFILES, or a profile YAML file."),
+    click.option("--config", type=click.Path(path_type=Path), default=None, help="Config file (YAML)."),
+]
+
+
+def _with_pipeline_options(func):
+    for option in reversed(_PIPELINE_OPTIONS):
+        func = option(func)
+    return func
+
+
+@cli.command(EPISODE_COMMAND)
+@click.argument("episode", type=click.Path(path_type=Path))
+@click.option("--to", "locales", multiple=True, required=True, metavar="LOCALE",
+              help="Target market, e.g. en-US. Repeat for several markets.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Output folder (default: beside the episode).")
+@_with_pipeline_options
+def run_episode(episode: Path, locales: tuple[str, ...], out_dir: Path | None, config: Path | None,
+                **pipeline) -> None:
+    """Localize EPISODE (or every episode of a SERIES folder) into each --to market.
+
+    Writes per market the dubbed video, subtitles and a JSON report, shaped by --profile. Given a
+    folder, the episodes run in natural order with glossaries/<series>.yaml when present (outputs
+    default to SERIES/localized); a rerun skips episodes already complete, and
+    OUT/<series>.batch.json sums the batch up.
+    """
+    from .locales import get_locale
+    from .pipeline import load_report, localize_episode
+
+    settings = _settings(config)
+    for tag in locales:
+        get_locale(tag)  # refuse an unknown locale before any work
+    options = _pipeline_options(settings, **pipeline)
+    if episode.is_dir():
+        from .delivery.batch import run_series, summary_path
+
+        out = out_dir or episode / "localized"  # a subfolder: the series' top level holds only inputs
+        summary = run_series(episode, list(locales), out, options)
+        click.echo(str(summary_path(out, episode)))
+        failed = summary.counts["failed"]
+        if failed:
+            raise LocalizeError(f"{failed} of {len(summary.episodes)} episodes failed; "
+                                f"see {summary_path(out, episode)}")
+        return
     reports = localize_episode(episode, list(locales), out_dir or episode.parent, options)
     for report in reports:
-        lipsync = load_report(report).get("lipsync") or {}
+        data = load_report(report)
+        lipsync = data.get("lipsync") or {}
         if not lipsync.get("applied"):
             click.echo(f"localize: note: lip-sync {lipsync.get('reason', 'skipped')}", err=True)
-        click.echo(str(report.with_suffix(".mp4")))
+        click.echo(str((data.get("outputs") or {}).get("video") or report.with_suffix(".mp4")))
+
+
+@cli.command("watch")
+@click.argument("in_dir", type=click.Path(path_type=Path))
+@click.option("--to", "locales", multiple=True, required=True, metavar="LOCALE",
+              help="Target market, e.g. en-US. Repeat for several markets.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--once", is_flag=True, help="Process what is there (waiting for files still arriving), then exit.")
+@click.option("--poll", "poll_seconds", type=click.FloatRange(0.05, 3600), default=2.0, show_default=True,
+              help="Seconds between looks at the folder.")
+@click.option("--settle", "settle_seconds", type=click.FloatRange(0, 3600), default=5.0, show_default=True,
+              help="A file is taken once unchanged for this many seconds.")
+@click.option("--retries", "max_attempts", type=click.IntRange(1, 100), default=4, show_default=True,
+              help="Attempts per job before a transient failure is recorded as final.")
+@click.option("--backoff", "backoff_seconds", type=click.FloatRange(0, 86400), default=30.0, show_default=True,
+              help="Wait before the first retry; doubled each time.")
+@_with_pipeline_options
+def watch_command(in_dir: Path, locales: tuple[str, ...], out_dir: Path, once: bool, poll_seconds: float,
+                  settle_seconds: float, max_attempts: int, backoff_seconds: float, config: Path | None,
+                  **pipeline) -> None:
+    """Watch IN_DIR and localize each new video file into every --to market, once.
+
+    Jobs live in OUT/.localize-jobs.sqlite (safe across kill -9 and restarts); unusable inputs
+    get OUT/failed/<file>.txt with the reason (delete it to try again). Stop with SIGTERM or Ctrl-C.
+    """
+    from .delivery.watch import WatchOptions, watch
+    from .locales import get_locale
+
+    settings = _settings(config)
+    tags = tuple(get_locale(tag).tag for tag in locales)
+    options = WatchOptions(in_dir=in_dir, out_dir=out_dir, locales=tags,
+                           pipeline=_pipeline_options(settings, **pipeline), poll_seconds=poll_seconds,
+                           settle_seconds=settle_seconds, once=once, max_attempts=max_attempts,
+                           backoff_seconds=backoff_seconds)
+    summary = watch(options)
+    click.echo(f"localize watch: {summary.done} done, {summary.failed} failed, {summary.retried} retried"
+               + (" (stopped)" if summary.stopped else ""), err=True)
 
 
 @cli.command()
@@ -152,6 +234,37 @@ def models(prepare: bool) -> None:
     click.echo(f"models folder: {embedded.models_dir()}")
     for name in embedded.EMBEDDED:
         click.echo(f"  {name}")
+
+
+@cli.command("cast")
+@click.argument("target", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Output folder the episodes were localized into (default: the series folder).")
+@click.option("--series", default=None, help="Series name (default: the series folder's name).")
+def cast_command(target: Path, out_dir: Path | None, series: str | None) -> None:
+    """Show the voice cast of a SERIES folder (or an EPISODE's series) and who speaks where."""
+    from . import cast as cast_module
+
+    series_dir = target if target.is_dir() else target.parent
+    out = out_dir or series_dir
+    name = series or series_dir.resolve().name
+    path = cast_module.cast_path(series_dir / "episode", out, name)
+    if not path.exists():
+        raise LocalizeError(f"no cast yet at {path}; localize an episode of the series first")
+    cast = cast_module.load(path, name)
+    only = None if target.is_dir() else target.stem
+    roles = cast_module.who_speaks_where(cast, [out])
+    click.echo(f"cast: {path} ({len(cast.characters)} characters)")
+    for character in cast.characters:
+        voices = ", ".join(f"{b}:{v.name}{f'{v.pitch:+g}st' if v.pitch else ''}" for b, v in character.voices.items())
+        click.echo(f"{character.name}  {character.gender}, F0 {character.f0_median_hz:g} Hz, voice {voices or '-'}")
+        for role in roles.get(character.name, []):
+            if only and role.episode != only:
+                continue
+            times = ", ".join(f"{line.start_ms / 1000:.1f}-{line.end_ms / 1000:.1f}s" for line in role.lines)
+            dubbed = "; ".join(f"{m}: {v}" for m, v in sorted(role.dubbed.items()))
+            click.echo(f"  {role.episode}: {role.speaker}, {len(role.lines) or '?'} lines"
+                       f"{f' at {times}' if times else ''}{f' (dub {dubbed})' if dubbed else ''}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,7 +18,9 @@ from . import __version__
 from .audio import read_wav, resample, to_mono, write_wav
 from .errors import OutputError
 from .ffmpeg import VideoEncoding
-from .fsutil import atomic_path, file_digest, write_json_atomic
+from .fsutil import atomic_path, digest_of, file_digest, write_json_atomic
+from .hardsubs import VERSION as HARDSUBS_VERSION
+from .hardsubs import HardsubAnalysis, HardsubOptions, analyse_hardsubs, fuse, remove_hardsubs
 from .locales import Locale, get_locale
 from .model import Segment, Transcript, from_dict, to_dict
 from .progress import progress
@@ -29,6 +32,9 @@ from .stages import separate as separate_stage
 from .stages import subtitles as subtitle_stage
 from .stages import transcribe as transcribe_stage
 from .workdir import WorkDir
+
+if TYPE_CHECKING:
+    from .delivery.profiles import ExportProfile
 
 SYNTH_VERSION = "1"
 # The dub may run this far past its line into the following silence before the next line.
@@ -51,6 +57,9 @@ class PipelineOptions:
     encoding: VideoEncoding = field(default_factory=VideoEncoding)
     work_root: Path | None = None
     lipsync_checkpoint: Path | None = None
+    hardsubs: HardsubOptions = field(default_factory=HardsubOptions)
+    # Delivery profile (localize.delivery.profiles.ExportProfile); None keeps the plain MP4 export.
+    profile: "ExportProfile | None" = None
 
 
 @dataclass
@@ -62,6 +71,8 @@ class Analysis:
     transcript: Transcript
     speakers: list[diarize_stage.Speaker]
     keys: dict[str, str]
+    hardsub: HardsubAnalysis
+    picture: Path  # the episode's picture with its burned-in subtitles removed (or the episode itself)
 
 
 def output_paths(out_dir: Path, stem: str, locale: Locale) -> dict[str, Path]:
@@ -80,6 +91,21 @@ def ensure_writable(out_dir: Path) -> None:
         (out_dir / ".localize-write-check").unlink()
     except OSError as exc:
         raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+
+
+def read_hardsubs(episode: Path, ingested: ingest_stage.IngestResult, options: PipelineOptions, work: WorkDir,
+                  ingest_key: str) -> tuple[HardsubAnalysis, str, Path]:
+    """Read the burned-in subtitles and remove them from the picture (both cached)."""
+    hardsub_options = options.hardsubs
+    data, key = work.run("hardsubs", (HARDSUBS_VERSION, ingest_key, hardsub_options),
+                         lambda: analyse_hardsubs(episode, ingested.media.duration_ms, hardsub_options).to_dict())
+    hardsub = HardsubAnalysis.from_dict(data)
+    if hardsub.band is None:
+        return hardsub, key, episode
+    clean = work.path("picture.clean.mkv")
+    work.run("unsubtitle", (HARDSUBS_VERSION, key, hardsub_options),
+             lambda: {"video": str(remove_hardsubs(episode, hardsub, clean, hardsub_options))}, files=(clean.name,))
+    return hardsub, key, clean
 
 
 def analyse(episode: Path, options: PipelineOptions, work: WorkDir, digest: str) -> Analysis:
@@ -110,6 +136,14 @@ def analyse(episode: Path, options: PipelineOptions, work: WorkDir, digest: str)
         transcriber.close()
     transcript = from_dict(Transcript, data)
 
+    hardsub, keys["hardsubs"], picture = read_hardsubs(episode, ingested, options, work, keys["ingest"])
+    if hardsub.events:
+        transcript.segments = fuse(transcript.segments, hardsub.events)
+        for index, segment in enumerate(transcript.segments):
+            segment.id = index
+        # Everything downstream of the transcript now depends on the burned-in text as well.
+        keys["transcribe"] = digest_of("fused", keys["transcribe"], keys["hardsubs"])
+
     def run_diarization() -> dict:
         samples, rate = read_wav(work.path(stems.dialogue))
         try:
@@ -122,13 +156,43 @@ def analyse(episode: Path, options: PipelineOptions, work: WorkDir, digest: str)
     diarization = from_dict(diarize_stage.Diarization, data)
     for segment, label in zip(transcript.segments, diarization.labels):
         segment.speaker = label
-    return Analysis(ingested, stems, transcript, diarization.speakers, keys)
+    return Analysis(ingested, stems, transcript, diarization.speakers, keys, hardsub, picture)
 
 
-def translate(analysis: Analysis, locale: Locale, options: PipelineOptions, work: WorkDir) -> tuple[list[dict], str]:
-    """Translate every segment for ``locale`` (cached per locale)."""
+def import_report_edits(report: Path, previous: Path, memory, locale_tag: str) -> int:
+    """Record as human edits the report lines whose text differs from what the model last produced."""
+    from .translate.memory import HUMAN
+
+    try:
+        segments = json.loads(report.read_text(encoding="utf-8"))["segments"]
+        produced = json.loads(previous.read_text(encoding="utf-8"))["data"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+    changed = 0
+    for segment, line in zip(segments, produced):
+        text = " ".join(str(segment.get("text", "")).split())
+        if text and text != line.get("text") and memory.put(locale_tag, segment["source_text"], text, HUMAN):
+            changed += 1
+    return changed
+
+
+def translate(analysis: Analysis, locale: Locale, options: PipelineOptions, work: WorkDir,
+              edited_report: Path) -> tuple[list[dict], str]:
+    """Translate every segment for ``locale`` (cached per locale), through the series' translation memory.
+
+    Edits a person made to ``segments[].text`` in the previous report are imported into the
+    memory first, so they win on this and later runs. The memory lives beside the episodes'
+    work folders (one per output folder, i.e. per series).
+    """
     from .translate import TranslationRequest, load_glossary, translate_lines
+    from .translate.markets import markets_dir
+    from .translate.memory import TranslationMemory
 
+    memory = TranslationMemory(work.root.parent / "translation-memory.json")
+    if import_report_edits(edited_report, work.path(f"translate.{locale.tag}.json"), memory, locale.tag):
+        memory.save()
+    human = {k: e.text for k, e in memory.entries.get(locale.tag, {}).items() if e.origin == "human"}
+    market_files = sorted(markets_dir().glob("*.yaml")) if markets_dir().is_dir() else []
     glossary_digest = file_digest(options.glossary) if options.glossary else None
     budgets = [max(8, int(seg.duration_ms / 1000 * locale.chars_per_second)) for seg in analysis.transcript.segments]
 
@@ -136,21 +200,38 @@ def translate(analysis: Analysis, locale: Locale, options: PipelineOptions, work
         request = TranslationRequest(lines=[s.source_text for s in analysis.transcript.segments], locale=locale,
                                      glossary=load_glossary(options.glossary),
                                      speakers=[s.speaker for s in analysis.transcript.segments], budgets_chars=budgets)
-        return [dataclasses.asdict(line) for line in translate_lines(request, options.translators)]
+        lines = translate_lines(request, options.translators, memory=memory, episode=analysis.ingest.digest[:12])
+        memory.save()
+        return [dataclasses.asdict(line) for line in lines]
 
-    return work.run(f"translate.{locale.tag}", ("translate-1", analysis.keys["transcribe"], analysis.keys["diarize"],
-                                                 locale.tag, glossary_digest, options.translators), compute)
+    return work.run(f"translate.{locale.tag}", ("translate-2", analysis.keys["transcribe"], analysis.keys["diarize"],
+                                                 locale.tag, glossary_digest, options.translators, human,
+                                                 [file_digest(f) for f in market_files]), compute)
 
 
 def synthesize(analysis: Analysis, locale: Locale, segments: list[Segment], options: PipelineOptions,
                work: WorkDir, translate_key: str) -> tuple[dict, str]:
-    """Voice each translated line, fitted to its slot; clips go to ``dub.<locale>/``."""
+    """Voice each translated line, fitted to its slot; clips go to ``dub.<locale>/``.
+
+    Voices come from the series cast (:mod:`localize.cast`): ``voices/<series>.yaml`` beside the
+    series folder when that ``voices/`` folder exists, else in the output folder's ``voices/``
+    (the work root's, when one is set). A character keeps its voice in every episode.
+    """
+    from . import cast as cast_module
     from . import tts
 
+    backend = tts.backend_for(locale, options.voice_backend)
+    episode = Path(analysis.ingest.source)
+    # The work dir is <out>/.localize-work/<episode> unless a work root was given.
+    out_dir = Path(options.work_root) if options.work_root else work.root.parent.parent
+    cast = cast_module.cast_episode(cast_module.cast_path(episode, out_dir), cast_module.series_of(episode),
+                                    episode.stem, analysis.speakers, backend)
+    voices = cast.voices
+    # The cast file is user-editable: a changed voice must re-synthesize.
+    voice_key = sorted((k, v.label, cast.characters[k]) for k, v in voices.items())
+
     def compute() -> dict:
-        backend = tts.backend_for(locale, options.voice_backend)
         try:
-            voices = tts.assign_voices([(s.id, s.gender) for s in analysis.speakers], backend)
             clip_dir = work.path(f"dub.{locale.tag}")
             clip_dir.mkdir(exist_ok=True)
             lines = []
@@ -168,12 +249,16 @@ def synthesize(analysis: Analysis, locale: Locale, segments: list[Segment], opti
                               "stretch": round(fitted.stretch, 3), "fits": fitted.fits,
                               "voice": dataclasses.asdict(voice)})
             return {"backend": backend.name, "lines": lines,
-                    "voices": {k: dataclasses.asdict(v) for k, v in voices.items()}}
+                    "voices": {k: dataclasses.asdict(v) for k, v in voices.items()},
+                    "characters": dict(cast.characters), "cast": str(cast.path)}
         finally:
             backend.close()
 
-    return work.run(f"synthesize.{locale.tag}", (SYNTH_VERSION, translate_key, analysis.keys["diarize"],
-                                                   options.voice_backend), compute)
+    try:
+        return work.run(f"synthesize.{locale.tag}", (SYNTH_VERSION, translate_key, analysis.keys["diarize"],
+                                                       options.voice_backend, voice_key), compute)
+    finally:
+        backend.close()  # when the cached result was used, compute() never ran
 
 
 def render_mix(analysis: Analysis, locale: Locale, synth: dict, options: PipelineOptions, work: WorkDir,
@@ -242,6 +327,10 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
         "backends": {"separation": analysis.stems.backend, "transcription": options.transcribe.model,
                      "translation": list(options.translators), "voice": synth["backend"]},
         "stages": [{"stage": r.stage, "seconds": r.seconds, "cached": r.cached} for r in work.records],
+        "burned_in_subtitles": {"band": dataclasses.asdict(analysis.hardsub.band) if analysis.hardsub.band else None,
+                                "events": len(analysis.hardsub.events),
+                                "removed": analysis.picture != episode},
+        "onscreen_text": [dataclasses.asdict(item) for item in analysis.hardsub.onscreen],
         "loudness": mixed["loudness"],
         "lipsync": {k: lipsync_result.get(k) for k in ("applied", "reason", "frames_changed", "frames_total",
                                                         "face_frames", "detector", "device")},
@@ -262,7 +351,12 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
 def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Path, options: PipelineOptions,
                   work: WorkDir) -> Path:
     """Translate, voice, mix, subtitle and export one market; returns the report path."""
-    translations, translate_key = translate(analysis, locale, options, work)
+    profile = options.profile
+    if profile is not None:  # the profile's loudness target goes into the mix
+        options = dataclasses.replace(options, mix=profile.mix_options(options.mix))
+    outputs = output_paths(out_dir, episode.stem, locale) if profile is None else \
+        profile.output_paths(out_dir, episode, locale)
+    translations, translate_key = translate(analysis, locale, options, work, outputs["report"])
     segments = [dataclasses.replace(seg, text=tr["text"]) for seg, tr in zip(analysis.transcript.segments,
                                                                                translations)]
     synth, synth_key = synthesize(analysis, locale, segments, options, work, translate_key)
@@ -271,19 +365,23 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
     media = analysis.ingest.media
     width, height = (media.height, media.width) if media.rotation in (90, 270) else (media.width, media.height)
     cues = subtitle_stage.build_cues(segments, locale)
-    outputs = output_paths(out_dir, episode.stem, locale)
     ass = work.path(f"subtitles.{locale.tag}.ass")
-    subtitle_stage.write_subtitles(cues, locale, width, height, ass, "ass")
+    band = analysis.hardsub.band
+    placement = subtitle_stage.Placement.from_band(band) if band is not None else None
+    subtitle_stage.write_subtitles(cues, locale, width, height, ass, "ass", placement=placement)
 
-    lipsync_result, picture = lipsync(analysis, locale, episode, mixed, segments, options, work, mix_key)
+    lipsync_result, picture = lipsync(analysis, locale, analysis.picture, mixed, segments, options, work, mix_key)
 
     job = export_stage.ExportJob(picture=picture, audio=work.path(mixed["mix"]), subtitles_ass=ass, cues=cues,
                                  locale=locale, width=width, height=height, title=f"{episode.stem} ({locale.tag})",
-                                 video_out=outputs["video"], srt_out=outputs["srt"], encoding=options.encoding)
+                                 video_out=outputs["video"], srt_out=outputs["srt"], encoding=options.encoding,
+                                 profile=profile, outputs=outputs, series=episode.parent.name, episode=episode.stem,
+                                 work_dir=work.root)
     # Absolute output paths: a deleted or moved output forces a new render.
     work.run(f"export.{locale.tag}", (export_stage.VERSION, mix_key, analysis.keys["ingest"], file_digest(ass),
-                                      str(picture), options.encoding, str(outputs["video"])),
-             lambda: export_stage.export(job), files=(str(outputs["video"]), str(outputs["srt"])))
+                                      str(picture), options.encoding, str(outputs["video"]),
+                                      *((profile.key(),) if profile else ())),
+             lambda: export_stage.export(job), files=tuple(str(p) for p in export_stage.delivered_files(job)))
     if options.keep_stems:
         separate_stage.copy_stem(work.path(analysis.stems.bed), outputs["bed"])
         separate_stage.copy_stem(work.path(mixed["dub"]), outputs["dialogue"])

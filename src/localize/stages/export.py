@@ -1,23 +1,48 @@
-"""Export: encode the final picture with the mix and the target subtitles, atomically."""
+"""Export: encode the final picture with the mix and the target subtitles, atomically.
+
+Without a delivery profile this writes the plain MP4 (subtitles burned in) and an SRT. With one
+(:mod:`localize.delivery.profiles`) the profile decides the picture size and rate, the codecs,
+how subtitles travel (burned, a soft ``mov_text`` track, sidecar SRT/VTT, HLS renditions), the
+metadata and AI-content label, a visible label, a cover and a manifest. Every file appears under
+its final name complete or not at all; the manifest is written last.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import ffmpeg
-from ..ffmpeg import VideoEncoding
+from ..ffmpeg import MediaInfo, VideoEncoding
 from ..fsutil import atomic_path
 from ..locales import Locale
 from . import subtitles as subtitle_stage
 
+if TYPE_CHECKING:
+    from ..delivery.profiles import ExportProfile, LabelSpec
+
 VERSION = "1"
 AI_LABEL = "AI-generated: dubbed voices, translation and subtitles made by localize"
+# Where a visible label sits, as shares of the frame: clear of the apps' top bar (~130-250 px of
+# 1920), bottom controls (~320-460 px) and right-hand buttons (~120-180 px of 1080); design.md.
+LABEL_TOP = 0.14
+LABEL_BOTTOM = 0.25
+LABEL_LEFT = 0.06
+LABEL_RIGHT = 0.17
+LABEL_FONT_SIZE = 0.02
 
 
 @dataclass
 class ExportJob:
-    """One market's render: inputs in the work dir, final outputs under their contract names."""
+    """One market's render: inputs in the work dir, final outputs under their contract names.
+
+    ``profile`` (None: the plain MP4) and ``outputs`` (its named paths, from
+    ``ExportProfile.output_paths``) come from the delivery profile; ``series`` and ``episode`` feed
+    its title template and metadata.
+    """
 
     picture: Path
     audio: Path
@@ -30,14 +55,222 @@ class ExportJob:
     video_out: Path
     srt_out: Path
     encoding: VideoEncoding
+    profile: ExportProfile | None = None
+    outputs: dict[str, Path] = field(default_factory=dict)
+    series: str = ""
+    episode: str = ""
+    work_dir: Path | None = None  # where a picture shared by every market may be kept
+
+
+def delivered_files(job: ExportJob) -> list[Path]:
+    """The files :func:`export` leaves for ``job``; one missing means the export must run again."""
+    if job.profile is None:
+        return [job.video_out, job.srt_out]
+    return job.profile.delivered({**job.outputs, "video": job.video_out, "srt": job.srt_out}, job.locale)
 
 
 def export(job: ExportJob) -> dict:
-    """Render the MP4 (subtitles burned in, AI label in the metadata) and the SRT sidecar."""
-    with atomic_path(job.video_out) as tmp_video:
-        argv = ffmpeg.render_argv(job.picture, job.audio, tmp_video, subtitles=job.subtitles_ass, fonts_dir=None,
-                                  encoding=job.encoding, metadata={"comment": AI_LABEL, "title": job.title},
-                                  audio_language=job.locale.iso639_2)
-        ffmpeg.run(argv, what=f"rendering {job.locale.tag}")
-    subtitle_stage.write_subtitles(job.cues, job.locale, job.width, job.height, job.srt_out, "srt")
-    return {"video": str(job.video_out), "srt": str(job.srt_out)}
+    """Render ``job``'s outputs; returns their paths by role."""
+    if job.profile is None:
+        with atomic_path(job.video_out) as tmp_video:
+            argv = ffmpeg.render_argv(job.picture, job.audio, tmp_video, subtitles=job.subtitles_ass, fonts_dir=None,
+                                      encoding=job.encoding, metadata={"comment": AI_LABEL, "title": job.title},
+                                      audio_language=job.locale.iso639_2)
+            ffmpeg.run(argv, what=f"rendering {job.locale.tag}")
+        subtitle_stage.write_subtitles(job.cues, job.locale, job.width, job.height, job.srt_out, "srt")
+        return {"video": str(job.video_out), "srt": str(job.srt_out)}
+    if job.profile.container == "hls":
+        from ..delivery.hls import export_hls
+
+        return export_hls(job)
+    return _export_mp4(job)
+
+
+# --- profile-driven MP4 ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PicturePlan:
+    """What the profile makes of the source picture: output size and rate, and the filters that do it."""
+
+    width: int
+    height: int
+    fps: float
+    rate: list[str]  # the frame-rate cap (runs first: later filters see fewer frames)
+    fit: list[str]  # the size policy
+    duration_ms: int
+
+    @property
+    def filters(self) -> list[str]:
+        return [*self.rate, *self.fit]
+
+    def gop_frames(self, seconds: float | None) -> int | None:
+        return max(1, int(round(seconds * self.fps))) if seconds else None
+
+
+def plan_picture(profile: ExportProfile, media: MediaInfo) -> PicturePlan:
+    """Apply the profile's size policy and frame-rate cap to a source picture."""
+    v = profile.video
+    src_w, src_h = (media.height, media.width) if media.rotation in (90, 270) else (media.width, media.height)
+    cap = v.fps if v.fps is not None and media.fps > v.fps + 0.01 else None
+    rate = ffmpeg.fit_frame_filters(resize="keep", width=v.width, height=v.height, fps=cap)
+    fit = ffmpeg.fit_frame_filters(resize=v.resize, width=v.width, height=v.height)
+    width, height = (src_w, src_h) if v.resize == "keep" else (v.width, v.height)
+    return PicturePlan(width=width, height=height, fps=cap or media.fps, rate=rate, fit=fit,
+                       duration_ms=media.duration_ms)
+
+
+def encoder_args(profile: ExportProfile, encoding: VideoEncoding, plan: PicturePlan) -> tuple[list[str], list[str]]:
+    """(video args, audio args): the profile's choices, the run's configured encoding where it sets none."""
+    v, a = profile.video, profile.audio
+    crf = v.crf if v.crf is not None else (None if v.bitrate else encoding.crf)
+    video = ffmpeg.video_codec_args(codec=v.codec or encoding.codec, preset=v.preset or encoding.preset,
+                                    pix_fmt=v.pix_fmt, crf=crf, bitrate=v.bitrate, maxrate=v.maxrate,
+                                    h264_profile=v.h264_profile, gop_frames=plan.gop_frames(v.gop_seconds))
+    audio = ffmpeg.audio_codec_args(codec=a.codec or encoding.audio_codec, bitrate=a.bitrate or encoding.audio_bitrate,
+                                    rate=a.sample_rate or encoding.audio_rate, channels=a.channels)
+    return video, audio
+
+
+def metadata_for(job: ExportJob) -> dict[str, str]:
+    """Container metadata: title, series and episode, and the AI label under each of the profile's keys."""
+    profile = job.profile
+    assert profile is not None
+    fields = profile.naming_fields(job.series, job.episode or Path(job.video_out).stem, job.locale)
+    meta = {"title": profile.title.format(**fields) if profile.title else job.title}
+    if job.series and "{series}" in f"{profile.naming} {profile.title or ''}":
+        meta["show"] = job.series  # only where the profile treats the folder as a series
+    if job.episode:
+        meta["episode_id"] = job.episode
+    for key in profile.label.metadata_keys:
+        meta[key] = profile.label.text
+    return meta
+
+
+def clip_cues(cues: list[subtitle_stage.Cue], duration_ms: int) -> list[subtitle_stage.Cue]:
+    """Cues cut to the picture's length: a soft track or sidecar must not outlast the video."""
+    clipped = []
+    for cue in cues:
+        if cue.start_ms < duration_ms:
+            clipped.append(subtitle_stage.Cue(cue.start_ms, min(cue.end_ms, duration_ms), list(cue.lines)))
+    return clipped
+
+
+def write_burn_ass(path: Path, cues: list[subtitle_stage.Cue], locale: Locale, width: int, height: int,
+                   duration_ms: int, label: LabelSpec | None, label_text: str | None = None,
+                   label_font: str | None = None) -> None:
+    """The ASS that libass burns in: ``cues`` (may be empty) laid out for the output frame, plus the label."""
+    import pysubs2
+
+    subs = subtitle_stage.to_ssa(cues, locale, width, height)
+    if label is not None:
+        top = label.position.startswith("top")
+        left = label.position.endswith("left")
+        alignment = {(True, True): pysubs2.Alignment.TOP_LEFT, (True, False): pysubs2.Alignment.TOP_RIGHT,
+                     (False, True): pysubs2.Alignment.BOTTOM_LEFT, (False, False): pysubs2.Alignment.BOTTOM_RIGHT}
+        subs.styles["Label"] = pysubs2.SSAStyle(
+            fontname=label_font or locale.subtitle_font, fontsize=max(12, round(height * LABEL_FONT_SIZE)),
+            bold=True, primarycolor=pysubs2.Color(255, 255, 255), outlinecolor=pysubs2.Color(0, 0, 0, 80),
+            backcolor=pysubs2.Color(0, 0, 0, 128), borderstyle=3, outline=max(2, round(height * 0.004)), shadow=0,
+            alignment=alignment[(top, left)], marginv=round(height * (LABEL_TOP if top else LABEL_BOTTOM)),
+            marginl=round(width * LABEL_LEFT), marginr=round(width * LABEL_RIGHT))
+        shown_ms = duration_ms + 1000 if label.visible_seconds is None else int(label.visible_seconds * 1000)
+        text = label_text or label.shown_text(locale.language)
+        subs.append(pysubs2.SSAEvent(start=0, end=shown_ms, text=text, style="Label", layer=1))
+    with atomic_path(path) as tmp:
+        subs.save(str(tmp), format_="ass", encoding="utf-8")
+
+
+def write_cover(src: Path, dst: Path, plan: PicturePlan, profile: ExportProfile) -> None:
+    """A JPEG from the clean picture (no subtitles) at the profile's point in the episode."""
+    at_ms = int(min(max(profile.cover.at, 0.0), 1.0) * max(plan.duration_ms - 100, 0))
+    with atomic_path(dst) as tmp:
+        ffmpeg.run(ffmpeg.cover_argv(src, tmp, at_ms=at_ms, video_filters=[*plan.filters, "setsar=1"],
+                                     quality=profile.cover.quality), what="taking the cover picture")
+
+
+def picture_is_shared(profile: ExportProfile) -> bool:
+    """True when every market's picture is the same: nothing language-specific is drawn on it."""
+    return profile.subtitles.mode != "burned" and (not profile.label.visible or len(profile.label.visible_text) == 1)
+
+
+def shared_picture(job: ExportJob, plan: PicturePlan, video_args: list[str]) -> Path:
+    """The profile's picture, encoded once per source picture and kept in the work dir for later markets."""
+    from ..fsutil import digest_of, file_digest
+
+    profile = job.profile
+    assert profile is not None and job.work_dir is not None
+    label = profile.label.shown_text(None) if profile.label.visible else None
+    key = digest_of("shared-picture", VERSION, file_digest(job.picture), profile.video, profile.label, plan.width,
+                    plan.height, plan.fps, video_args)
+    target = Path(job.work_dir) / f"picture.{profile.name}.{key[:16]}.mp4"
+    if target.is_file():
+        return target
+    with tempfile.TemporaryDirectory(prefix="localize-export-") as tmp_name, atomic_path(target) as tmp:
+        filters = list(plan.filters)
+        if label is not None:
+            ass = Path(tmp_name) / "label.ass"
+            write_burn_ass(ass, [], job.locale, plan.width, plan.height, plan.duration_ms, profile.label,
+                           label_text=label, label_font="Noto Sans")
+            filters.append(f"ass={ffmpeg.filter_path(ass)}")
+        filters.append("setsar=1")
+        ffmpeg.run(ffmpeg.video_only_argv(job.picture, tmp, video_filters=filters, video_args=video_args),
+                   what=f"encoding the picture ({profile.name})")
+    return target
+
+
+def _export_mp4(job: ExportJob) -> dict:
+    profile = job.profile
+    assert profile is not None
+    outputs = {**job.outputs, "video": job.video_out, "srt": job.srt_out}
+    plan = plan_picture(profile, ffmpeg.probe(job.picture))
+    video_args, audio_args = encoder_args(profile, job.encoding, plan)
+    mode = profile.subtitles.mode
+    cues = clip_cues(job.cues, plan.duration_ms)
+    with tempfile.TemporaryDirectory(prefix="localize-export-") as tmp_name:
+        tmp_dir = Path(tmp_name)
+        if job.work_dir is not None and picture_is_shared(profile):
+            # Markets differ only in sound and subtitle tracks: encode the picture once, copy it into each.
+            picture, filters = shared_picture(job, plan, video_args), []
+            video_args = ["-c:v", "copy"]
+        else:
+            picture, filters = job.picture, list(plan.rate)
+            if mode == "burned":
+                # The pipeline's own ASS, laid out on the source frame (where the original subtitles
+                # were), burned before any resize so it stays where the pipeline placed it.
+                filters.append(f"ass={ffmpeg.filter_path(job.subtitles_ass)}")
+            filters += plan.fit
+            if profile.label.visible:  # laid out on the output frame: the safe zone is the screen's
+                ass = tmp_dir / "label.ass"
+                write_burn_ass(ass, [], job.locale, plan.width, plan.height, plan.duration_ms, profile.label)
+                filters.append(f"ass={ffmpeg.filter_path(ass)}")
+            filters.append("setsar=1")
+        soft = None
+        if mode == "soft":
+            soft = tmp_dir / "soft.srt"
+            subtitle_stage.write_subtitles(cues, job.locale, plan.width, plan.height, soft, "srt")
+        with atomic_path(job.video_out) as tmp_video:
+            argv = ffmpeg.export_argv(picture, job.audio, tmp_video, video_filters=filters, video_args=video_args,
+                                      audio_args=audio_args, metadata=metadata_for(job),
+                                      audio_language=job.locale.iso639_2, soft_subtitles=soft,
+                                      subtitle_language=job.locale.iso639_2, subtitle_title=job.locale.name)
+            ffmpeg.run(argv, what=f"rendering {job.locale.tag} ({profile.name})")
+    made = {"video": outputs["video"]}
+    for fmt in profile.subtitles.sidecar:
+        subtitle_stage.write_subtitles(cues, job.locale, plan.width, plan.height, outputs[fmt], fmt)
+        made[fmt] = outputs[fmt]
+    if profile.cover.enabled:
+        write_cover(job.picture, outputs["cover"], plan, profile)
+        made["cover"] = outputs["cover"]
+    if profile.manifest:
+        from ..delivery.manifest import write_manifest
+
+        write_manifest(outputs["manifest"], made, profile=profile, locales=[job.locale], series=job.series,
+                       episode=job.episode, visible_label=profile.label.shown_text(job.locale.language)
+                       if profile.label.visible else None)
+        made["manifest"] = outputs["manifest"]
+    return {role: str(path) for role, path in made.items()}
+
+
+def fps_text(fps: float) -> str:
+    """A frame rate for playlists and reports: 30, 29.97."""
+    return f"{fps:.3f}".rstrip("0").rstrip(".") if not math.isclose(fps, round(fps)) else str(int(round(fps)))

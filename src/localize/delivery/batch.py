@@ -1,0 +1,243 @@
+"""Series batches: ``localize SERIES_DIR --to ...`` localizes every episode of a folder.
+
+Episodes run in natural order (ep2 before ep10) with the series' glossary
+(``glossaries/<series>.yaml`` if there is one and no ``--glossary`` was given). A batch can be
+stopped at any point and started again: an episode whose outputs for a market are complete
+(its report and every delivered file are there, made from the same source content) is skipped,
+and the per-episode work directory makes any finished stage of an interrupted episode free.
+A JSON summary (``OUT/<series>.batch.json``) is rewritten atomically after every episode.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import re
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InputError, LocalizeError, UsageError
+from ..fsutil import file_digest, write_json_atomic
+
+if TYPE_CHECKING:
+    from ..locales import Locale
+    from ..pipeline import PipelineOptions
+    from .profiles import ExportProfile
+
+EPISODE_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".ts", ".mts", ".flv")
+# Names that browsers, copy tools and editors give files still being written or locked.
+PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".download", ".opdownload", ".swp", ".!qb")
+PARTIAL_PREFIXES = (".", "~$", "~")
+
+
+def is_partial_name(name: str) -> bool:
+    """True for names of files that are hidden, temporary or still downloading."""
+    lower = name.lower()
+    return lower.startswith(PARTIAL_PREFIXES) or lower.endswith(PARTIAL_SUFFIXES) or ".part." in lower
+
+
+def is_episode_name(name: str) -> bool:
+    """A finished video file's name (not a partial/temporary one)."""
+    return not is_partial_name(name) and Path(name).suffix.lower() in EPISODE_SUFFIXES
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key treating digit runs as numbers: ep2 < ep10, 第9集 < 第10集."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+                 for part in re.split(r"(\d+)", name) if part)
+
+
+def find_episodes(series_dir: Path) -> list[Path]:
+    """The episode files directly inside ``series_dir``, in natural order."""
+    series_dir = Path(series_dir)
+    if not series_dir.is_dir():
+        raise InputError(f"{series_dir}: not a folder")
+    return sorted((p for p in series_dir.iterdir() if p.is_file() and is_episode_name(p.name)),
+                  key=lambda p: natural_key(p.name))
+
+
+def find_glossary(series_dir: Path, search: list[Path] | None = None) -> Path | None:
+    """``glossaries/<series>.yaml`` from the current folder, beside the series folder or inside it."""
+    series_dir = Path(series_dir).resolve()
+    roots = search if search is not None else [Path.cwd(), series_dir.parent, series_dir]
+    for root in roots:
+        for suffix in (".yaml", ".yml"):
+            candidate = Path(root) / "glossaries" / f"{series_dir.name}{suffix}"
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def market_outputs(episode: Path, locale: Locale, out_dir: Path, profile: ExportProfile | None) -> dict[str, Path]:
+    """Where one market's outputs of ``episode`` go (the pipeline's own naming)."""
+    if profile is None:
+        from ..pipeline import output_paths
+
+        return output_paths(Path(out_dir), Path(episode).stem, locale)
+    return profile.output_paths(Path(out_dir), Path(episode), locale)
+
+
+def market_complete(episode: Path, locale: Locale, out_dir: Path, profile: ExportProfile | None,
+                    digest: str) -> bool:
+    """True when this market's outputs are all there and were made from this content of ``episode``."""
+    outputs = market_outputs(episode, locale, out_dir, profile)
+    try:
+        report = json.loads(outputs["report"].read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if (report.get("source") or {}).get("sha256") != digest or report.get("locale") != locale.tag:
+        return False
+    files = [outputs["video"], outputs["srt"]] if profile is None else profile.delivered(outputs, locale)
+    if not all(Path(f).is_file() for f in files):
+        return False
+    if profile is not None and profile.manifest:
+        from .manifest import load_manifest, verify_manifest
+
+        try:
+            if load_manifest(outputs["manifest"]).get("profile") != profile.name:
+                return False
+        except (OSError, ValueError):
+            return False
+        return not verify_manifest(outputs["manifest"])
+    return True
+
+
+@dataclass
+class EpisodeResult:
+    """How one episode went: done, skipped (already complete) or failed, per market."""
+
+    episode: str
+    path: str
+    status: str
+    seconds: float = 0.0
+    markets: dict[str, str] = field(default_factory=dict)
+    reports: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class BatchSummary:
+    """The whole batch; written as JSON after every episode."""
+
+    series: str
+    series_dir: str
+    out_dir: str
+    locales: list[str]
+    profile: str
+    glossary: str | None
+    started: str
+    finished: str | None = None
+    seconds: float = 0.0
+    interrupted: bool = False
+    episodes: list[EpisodeResult] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {"done": 0, "skipped": 0, "failed": 0}
+        for result in self.episodes:
+            counts[result.status] = counts.get(result.status, 0) + 1
+        return counts
+
+    def to_json(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "counts": self.counts}
+
+
+def summary_path(out_dir: Path, series_dir: Path) -> Path:
+    from .profiles import safe_component
+
+    return Path(out_dir) / f"{safe_component(Path(series_dir).resolve().name)}.batch.json"
+
+
+Runner = Callable[[Path, list[str], Path, "PipelineOptions"], list[Path]]
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def run_series(series_dir: Path, locales: list[str], out_dir: Path, options: PipelineOptions, *,
+               runner: Runner | None = None, log: Callable[[str], None] | None = None) -> BatchSummary:
+    """Localize every episode of ``series_dir`` into ``locales``; returns (and writes) the summary.
+
+    One episode's failure is recorded and the batch goes on. ``runner`` defaults to
+    :func:`localize.pipeline.localize_episode`.
+    """
+    from ..locales import get_locale
+    from ..pipeline import localize_episode
+
+    runner = runner or localize_episode
+    log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    series_dir = Path(series_dir)
+    out_dir = Path(out_dir)
+    if series_dir.is_dir() and out_dir.resolve() == series_dir.resolve():
+        raise UsageError(f"{series_dir}: write the outputs to another folder (--out), not among the episodes")
+    targets = [get_locale(tag) for tag in locales]
+    episodes = find_episodes(series_dir)
+    if not episodes:
+        raise InputError(f"{series_dir}: no episodes (video files) found")
+    glossary = options.glossary
+    if glossary is None:
+        glossary = find_glossary(series_dir)
+        if glossary is not None:
+            options = dataclasses.replace(options, glossary=glossary)
+            log(f"localize: series glossary {glossary}")
+    profile = options.profile
+    summary = BatchSummary(series=series_dir.resolve().name, series_dir=str(series_dir), out_dir=str(out_dir),
+                           locales=[t.tag for t in targets], profile=profile.name if profile else "plain",
+                           glossary=str(glossary) if glossary else None, started=_now())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = summary_path(out_dir, series_dir)
+    started = time.perf_counter()
+    try:
+        for index, episode in enumerate(episodes, 1):
+            result = _run_one(episode, targets, out_dir, options, runner)
+            summary.episodes.append(result)
+            summary.seconds = round(time.perf_counter() - started, 1)
+            write_json_atomic(target, summary.to_json())
+            log(f"localize: [{index}/{len(episodes)}] {episode.name}: {result.status}"
+                + (f" ({result.error})" if result.error else f" in {result.seconds:.1f} s"))
+    except BaseException:
+        summary.interrupted = True
+        raise
+    finally:
+        summary.finished = _now()
+        summary.seconds = round(time.perf_counter() - started, 1)
+        write_json_atomic(target, summary.to_json())
+    return summary
+
+
+def _run_one(episode: Path, targets: list[Locale], out_dir: Path, options: PipelineOptions,
+             runner: Runner) -> EpisodeResult:
+    result = EpisodeResult(episode=episode.stem, path=str(episode), status="done")
+    started = time.perf_counter()
+    digest = None
+    try:
+        digest = file_digest(episode)
+        missing = [t for t in targets if not market_complete(episode, t, out_dir, options.profile, digest)]
+        for t in targets:
+            result.markets[t.tag] = "skipped" if t not in missing else "pending"
+        if not missing:
+            result.status = "skipped"
+        else:
+            reports = runner(episode, [t.tag for t in missing], out_dir, options)
+            result.reports = [str(r) for r in reports]
+            for t in missing:
+                result.markets[t.tag] = "done"
+    except LocalizeError as exc:
+        result.status, result.error = "failed", str(exc)
+    except Exception as exc:  # noqa: BLE001 - one broken episode must not stop the series
+        traceback.print_exc()
+        result.status, result.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
+    if result.status == "failed":
+        for t in targets:  # markets rendered before the failure are complete and stay so
+            if result.markets.get(t.tag) == "pending":
+                complete = digest is not None and market_complete(episode, t, out_dir, options.profile, digest)
+                result.markets[t.tag] = "done" if complete else "failed"
+    result.seconds = round(time.perf_counter() - started, 1)
+    return result
