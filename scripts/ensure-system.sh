@@ -4,8 +4,10 @@ set -euo pipefail
 need=()
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
-fc-list 2>/dev/null | grep -q "Noto Sans CJK" || need+=(fonts-noto-cjk)
-fc-list 2>/dev/null | grep -q "NotoSansThai" || need+=(fonts-noto-core)
+# Read the font list once: `fc-list | grep -q` under pipefail fails when grep exits early.
+fonts=$(fc-list 2>/dev/null || true)
+grep -q "Noto Sans CJK" <<<"$fonts" || need+=(fonts-noto-cjk)
+grep -q "NotoSansThai" <<<"$fonts" || need+=(fonts-noto-core)
 command -v fc-list >/dev/null 2>&1 || need+=(fontconfig)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
