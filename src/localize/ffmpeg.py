@@ -507,3 +507,15 @@ def close_encoder(encoder: subprocess.Popen, stderr_file, what: str) -> None:
         stderr_file.seek(0)
         last = (stderr_file.read().decode(errors="replace").strip().splitlines() or ["no message"])[-1]
         raise ToolError(f"ffmpeg failed while {what}: {last}")
+
+
+def encode_audio_argv(src: Path, dst: Path, *, audio_args: list[str]) -> list[str]:
+    """``src``'s first audio stream encoded alone into an MP4 audio file (M4A), to be copied into outputs."""
+    return ffmpeg_argv("-i", str(src), "-map", "0:a:0", "-vn", "-sn", "-map_metadata", "-1", *audio_args,
+                       "-f", "mp4", str(dst))
+
+
+def decode_audio_f32_argv(src: Path, dst: Path, *, rate: int, channels: int) -> list[str]:
+    """Decode ``src``'s first audio stream to 32-bit float WAV: peaks above full scale survive, unclipped."""
+    return ffmpeg_argv("-i", str(src), "-map", "0:a:0", "-vn", "-ac", str(channels), "-ar", str(rate),
+                       "-c:a", "pcm_f32le", "-f", "wav", str(dst))

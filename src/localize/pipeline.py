@@ -376,7 +376,7 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
                                  locale=locale, width=width, height=height, title=f"{episode.stem} ({locale.tag})",
                                  video_out=outputs["video"], srt_out=outputs["srt"], encoding=options.encoding,
                                  profile=profile, outputs=outputs, series=episode.parent.name, episode=episode.stem,
-                                 work_dir=work.root)
+                                 work_dir=work.root, true_peak_db=options.mix.true_peak_db)
     # Absolute output paths: a deleted or moved output forces a new render.
     work.run(f"export.{locale.tag}", (export_stage.VERSION, mix_key, analysis.keys["ingest"], file_digest(ass),
                                       str(picture), options.encoding, str(outputs["video"]),

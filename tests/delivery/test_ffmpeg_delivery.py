@@ -114,3 +114,12 @@ def test_video_only_argv_drops_audio_and_subtitles():
     assert value(argv, "-map") == "0:v:0" and "-an" in argv and "-sn" in argv
     assert value(argv, "-vf") == "fps=30,setsar=1" and value(argv, "-crf") == "20"
     assert argv[-3:] == ["-f", "mp4", "/w/pic.mp4"]
+
+
+def test_audio_encode_and_float_decode_argvs():
+    enc = ffmpeg.encode_audio_argv(Path("mix.wav"), Path("/t/a.m4a"), audio_args=["-c:a", "aac", "-b:a", "128k"])
+    assert value(enc, "-map") == "0:a:0" and "-vn" in enc and value(enc, "-b:a") == "128k"
+    assert enc[-3:] == ["-f", "mp4", "/t/a.m4a"]
+    dec = ffmpeg.decode_audio_f32_argv(Path("a.m4a"), Path("/t/a.wav"), rate=48000, channels=2)
+    assert value(dec, "-c:a") == "pcm_f32le" and value(dec, "-ar") == "48000" and value(dec, "-ac") == "2"
+    assert dec[-3:] == ["-f", "wav", "/t/a.wav"]

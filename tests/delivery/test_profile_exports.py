@@ -158,3 +158,24 @@ def test_clean_picture_profiles_encode_the_picture_once_for_all_markets(odd_sour
     v = streams(probe(videos[1]), "video")[0]
     assert (v["width"], v["height"]) == (1080, 1920) and abs(fps_of(v) - 50) < 0.01
     print(f"youtube-shorts export: first market {seconds[0]:.1f} s, second {seconds[1]:.1f} s")
+
+
+def test_audio_encode_keeps_true_peak_under_the_ceiling_after_the_codec(tmp_path):
+    """Dense, loud material that AAC overshoots by 3 dB still comes out under the ceiling."""
+    from localize import ffmpeg
+    from localize.audio import write_wav
+    from localize.stages import mix as mix_stage
+
+    rate = 48000
+    t = np.arange(3 * rate) / rate
+    wave = np.sign(np.sin(2 * np.pi * 220 * t)) * 0.5 + 0.3 * np.sin(2 * np.pi * 3000 * t)
+    samples = mix_stage.limit_true_peak(np.stack([wave, wave], 1).astype(np.float32) * 1.5, rate, -2.0)
+    assert mix_stage.true_peak_db(samples, rate) <= -1.99
+    write_wav(tmp_path / "mix.wav", samples, rate)
+    args = ffmpeg.audio_codec_args(codec="aac", bitrate="96k", rate=44100, channels=2)
+    ffmpeg.run(ffmpeg.encode_audio_argv(tmp_path / "mix.wav", tmp_path / "plain.m4a", audio_args=args), what="t")
+    plain = ffmpeg.measure_loudness(tmp_path / "plain.m4a")
+    guarded = export_stage.encode_audio(tmp_path / "mix.wav", tmp_path / "guarded.m4a", args, -1.0)
+    assert plain["true_peak_db"] > -1.0  # the codec alone breaks the ceiling...
+    assert guarded["true_peak_db"] <= -1.0  # ...the guarded encode does not
+    assert guarded == ffmpeg.measure_loudness(tmp_path / "guarded.m4a")

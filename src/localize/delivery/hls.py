@@ -199,17 +199,21 @@ def encode_video(job: ExportJob, plan: PicturePlan, package: Path) -> dict[str, 
 
 def encode_audio(job: ExportJob, package: Path) -> None:
     """The market's audio rendition: its dub mix as AAC segments, tagged with its language."""
+    from ..stages import export as export_stage
+
     profile = job.profile
     assert profile is not None
     a = profile.audio
     args = ffmpeg.audio_codec_args(codec=a.codec, bitrate=a.bitrate or job.encoding.audio_bitrate,
                                    rate=a.sample_rate or job.encoding.audio_rate, channels=a.channels)
-    with staged_dir(audio_dir(package, job.locale)) as tmp:
-        ffmpeg.run(ffmpeg.hls_audio_argv(job.audio, tmp / PLAYLIST, audio_args=[*args, "-output_ts_offset",
-                                                                                 f"{TS_OFFSET_S:g}"],
+    with staged_dir(audio_dir(package, job.locale)) as tmp, tempfile.TemporaryDirectory(prefix="localize-hls-") as t:
+        encoded = Path(t) / "audio.m4a"  # encoded once, under the true-peak ceiling, then segmented as is
+        export_stage.encode_audio(job.audio, encoded, args, export_stage.ceiling_of(job))
+        ffmpeg.run(ffmpeg.hls_audio_argv(encoded, tmp / PLAYLIST, audio_args=["-c:a", "copy", "-output_ts_offset",
+                                                                               f"{TS_OFFSET_S:g}"],
                                          segment_seconds=profile.hls.segment_seconds,
                                          language=job.locale.iso639_2),
-                   what=f"encoding the HLS audio rendition for {job.locale.tag}")
+                   what=f"packaging the HLS audio rendition for {job.locale.tag}")
         channels = a.channels or int(ffmpeg.probe_json(job.audio)["streams"][0].get("channels") or 2)
         write_json_atomic(tmp / RENDITION_INFO, {
             "type": "audio", "locale": job.locale.tag, "language": job.locale.language, "name": job.locale.name,

@@ -60,6 +60,7 @@ class ExportJob:
     series: str = ""
     episode: str = ""
     work_dir: Path | None = None  # where a picture shared by every market may be kept
+    true_peak_db: float | None = None  # the mix's true-peak ceiling, held after encoding too
 
 
 def delivered_files(job: ExportJob) -> list[Path]:
@@ -188,6 +189,75 @@ def write_cover(src: Path, dst: Path, plan: PicturePlan, profile: ExportProfile)
                                      quality=profile.cover.quality), what="taking the cover picture")
 
 
+def _overshoot_gain(decoded, rate: int, ceiling_db: float):
+    """Per-sample gain that brings ``decoded``'s true peaks (4x oversampled) under ``ceiling_db``.
+
+    Held over 5 ms and smoothed so it never jumps: a few dB taken off around the transients the
+    codec overshot, nothing elsewhere (the integrated loudness barely moves).
+    """
+    import numpy as np
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    from ..audio import db_to_gain, resample
+
+    over = np.abs(resample(decoded, rate, rate * 4))
+    peaks = (over if over.ndim == 1 else over.max(axis=1))[: len(decoded) * 4].reshape(len(decoded), 4).max(axis=1)
+    needed = np.minimum(1.0, db_to_gain(ceiling_db) / np.maximum(peaks, 1e-9))
+    window = max(1, rate // 200)
+    held = minimum_filter1d(needed, size=2 * window + 1)
+    return np.minimum(uniform_filter1d(held, size=window), needed).astype(np.float32)
+
+
+def encode_audio(mix: Path, dst: Path, audio_args: list[str], ceiling_db: float, *, rounds: int = 4) -> dict:
+    """Encode ``mix`` to AAC in ``dst`` (M4A) with its true peak at or under ``ceiling_db`` after the codec.
+
+    Lossy codecs overshoot the mix's true peak on transients (AAC at 128k by up to 2 dB on our dubs), so
+    the encoded file is decoded and measured. Where it overshoots, the mix is turned down around
+    those transients and encoded again (two rounds); should that not be enough (dense, loud
+    material), the whole mix is turned down by what is left over. Returns the last loudness
+    measurement of ``dst``.
+    """
+    import numpy as np
+
+    from ..audio import db_to_gain, read_wav, write_wav
+
+    ffmpeg.run(ffmpeg.encode_audio_argv(mix, dst, audio_args=audio_args), what="encoding the audio")
+    measured = ffmpeg.measure_loudness(dst)
+    source = mix
+    with tempfile.TemporaryDirectory(prefix="localize-audio-") as tmp_name:
+        for attempt in range(rounds):
+            excess = measured["true_peak_db"] - ceiling_db
+            if excess <= 0:
+                break
+            samples, rate = read_wav(source)
+            if attempt < 2:
+                channels = 1 if samples.ndim == 1 else samples.shape[1]
+                decoded_path = Path(tmp_name) / "decoded.wav"
+                ffmpeg.run(ffmpeg.decode_audio_f32_argv(dst, decoded_path, rate=rate, channels=channels),
+                           what="decoding the encoded audio")
+                decoded, _ = read_wav(decoded_path)
+                n = min(len(samples), len(decoded))
+                gain = np.ones(len(samples), dtype=np.float32)
+                gain[:n] = _overshoot_gain(decoded[:n], rate, ceiling_db - 0.2)
+            else:
+                gain = np.full(len(samples), db_to_gain(-(excess + 0.1)), dtype=np.float32)
+            samples = samples * (gain if samples.ndim == 1 else gain[:, None])
+            source = Path(tmp_name) / f"mix.{attempt}.wav"
+            write_wav(source, samples, rate)
+            ffmpeg.run(ffmpeg.encode_audio_argv(source, dst, audio_args=audio_args), what="encoding the audio")
+            measured = ffmpeg.measure_loudness(dst)
+    return measured
+
+
+def ceiling_of(job: ExportJob) -> float:
+    """The true-peak ceiling of the delivered audio: the run's mix ceiling, else the profile's, else -1 dBTP."""
+    if job.true_peak_db is not None:
+        return job.true_peak_db
+    if job.profile is not None and job.profile.true_peak_db is not None:
+        return job.profile.true_peak_db
+    return -1.0
+
+
 def picture_is_shared(profile: ExportProfile) -> bool:
     """True when every market's picture is the same: nothing language-specific is drawn on it."""
     return profile.subtitles.mode != "burned" and (not profile.label.visible or len(profile.label.visible_text) == 1)
@@ -244,13 +314,16 @@ def _export_mp4(job: ExportJob) -> dict:
                 write_burn_ass(ass, [], job.locale, plan.width, plan.height, plan.duration_ms, profile.label)
                 filters.append(f"ass={ffmpeg.filter_path(ass)}")
             filters.append("setsar=1")
+        # The sound is encoded (and kept under the true-peak ceiling) on its own, then copied in.
+        audio = tmp_dir / "audio.m4a"
+        encode_audio(job.audio, audio, audio_args, ceiling_of(job))
         soft = None
         if mode == "soft":
             soft = tmp_dir / "soft.srt"
             subtitle_stage.write_subtitles(cues, job.locale, plan.width, plan.height, soft, "srt")
         with atomic_path(job.video_out) as tmp_video:
-            argv = ffmpeg.export_argv(picture, job.audio, tmp_video, video_filters=filters, video_args=video_args,
-                                      audio_args=audio_args, metadata=metadata_for(job),
+            argv = ffmpeg.export_argv(picture, audio, tmp_video, video_filters=filters, video_args=video_args,
+                                      audio_args=["-c:a", "copy"], metadata=metadata_for(job),
                                       audio_language=job.locale.iso639_2, soft_subtitles=soft,
                                       subtitle_language=job.locale.iso639_2, subtitle_title=job.locale.name)
             ffmpeg.run(argv, what=f"rendering {job.locale.tag} ({profile.name})")
