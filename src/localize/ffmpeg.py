@@ -90,12 +90,17 @@ def render_argv(video: Path, audio: Path, dst: Path, *, subtitles: Path | None, 
     if filters:
         argv += ["-vf", ",".join(filters)]
     argv += encoding.args()
+    return ffmpeg_argv(*argv, *mp4_output_args(dst, metadata, audio_language))
+
+
+def mp4_output_args(dst: Path, metadata: dict[str, str] | None, audio_language: str | None) -> list[str]:
+    """Metadata, the audio language tag and a fast-start MP4 muxer writing ``dst``."""
+    args: list[str] = []
     for key, value in (metadata or {}).items():
-        argv += ["-metadata", f"{key}={value}"]
+        args += ["-metadata", f"{key}={value}"]
     if audio_language:
-        argv += ["-metadata:s:a:0", f"language={audio_language}"]
-    argv += ["-movflags", "+faststart", "-f", "mp4", str(dst)]
-    return ffmpeg_argv(*argv)
+        args += ["-metadata:s:a:0", f"language={audio_language}"]
+    return [*args, "-movflags", "+faststart", "-f", "mp4", str(dst)]
 
 
 def run(argv: list[str], *, what: str) -> None:
@@ -379,12 +384,7 @@ def export_argv(picture: Path, audio: Path, dst: Path, *, video_filters: list[st
             argv += ["-metadata:s:s:0", f"language={subtitle_language}"]
         if subtitle_title:
             argv += ["-metadata:s:s:0", f"handler_name={subtitle_title}", "-metadata:s:s:0", f"title={subtitle_title}"]
-    for key, value in (metadata or {}).items():
-        argv += ["-metadata", f"{key}={value}"]
-    if audio_language:
-        argv += ["-metadata:s:a:0", f"language={audio_language}"]
-    argv += ["-movflags", "+faststart", "-f", "mp4", str(dst)]
-    return ffmpeg_argv(*argv)
+    return ffmpeg_argv(*argv, *mp4_output_args(dst, metadata, audio_language))
 
 
 def cover_argv(src: Path, dst: Path, *, at_ms: int, video_filters: list[str] | None = None,
