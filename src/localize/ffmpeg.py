@@ -26,6 +26,14 @@ def _binary(name: str) -> str:
     return found
 
 
+def resolved(argv: list[str]) -> list[str]:
+    """``argv`` with its program name (``ffmpeg``/``ffprobe``) replaced by the binary's full path.
+
+    Raises :class:`ToolError` with an install hint when the program is missing.
+    """
+    return [_binary(argv[0]), *argv[1:]]
+
+
 def ffmpeg_argv(*args: str) -> list[str]:
     """Prefix ``args`` with the ffmpeg binary and our quiet, non-interactive flags."""
     return ["ffmpeg", *BASE_ARGS, *args]
@@ -105,8 +113,7 @@ def mp4_output_args(dst: Path, metadata: dict[str, str] | None, audio_language: 
 
 def run(argv: list[str], *, what: str) -> None:
     """Run an ffmpeg/ffprobe argv; raise :class:`ToolError` naming ``what`` on failure."""
-    argv = [_binary(argv[0]), *argv[1:]]
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+    proc = subprocess.run(resolved(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
         raise ToolError(f"ffmpeg failed while {what}: {last}")
@@ -447,9 +454,7 @@ def parse_ebur128(text: str) -> dict[str, float]:
 
 def measure_loudness(src: Path) -> dict[str, float]:
     """Run :func:`ebur128_argv` on ``src`` and parse its summary."""
-    argv = ebur128_argv(src)
-    argv[0] = _binary("ffmpeg")
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+    proc = subprocess.run(resolved(ebur128_argv(src)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
         raise ToolError(f"ffmpeg failed while measuring loudness of {src.name}: {last}")
@@ -458,9 +463,7 @@ def measure_loudness(src: Path) -> dict[str, float]:
 
 def probe_json(path: Path) -> dict:
     """ffprobe's full JSON (format and streams) for any media file, audio-only and subtitles included."""
-    argv = probe_argv(path)
-    argv[0] = _binary("ffprobe")
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+    proc = subprocess.run(resolved(probe_argv(path)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
     if proc.returncode != 0:
         reason = (proc.stderr.strip().splitlines() or ["unreadable"])[-1]
         raise InputError(f"{path.name}: not a readable media file ({reason})")

@@ -5,24 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from localize.lipsync.blend import (FrameFormat, align_box, bgr_to_yuv, crop_bgr, frame_to_rgb, generator_input,
-                                    lower_face_mask, matrix_for, paste, yuv_to_bgr)
+from localize.lipsync.blend import (align_box, bgr_to_yuv, crop_bgr, frame_to_rgb, generator_input, lower_face_mask,
+                                    paste, yuv_to_bgr)
+from localize.rawvideo import FrameFormat
 
 
 def random_frame(fmt: FrameFormat, seed: int = 0) -> bytearray:
     rng = np.random.default_rng(seed)
     return bytearray(rng.integers(16, 236, fmt.frame_bytes, dtype=np.uint8).tobytes())
-
-
-def test_frame_layout():
-    fmt = FrameFormat(360, 640)
-    assert fmt.frame_bytes == 360 * 640 * 3 // 2
-    y, u, v = fmt.planes(random_frame(fmt))
-    assert y.shape == (640, 360) and u.shape == v.shape == (320, 180)
-    odd = FrameFormat(7, 5)
-    assert odd.chroma_size == (3, 4) and odd.frame_bytes == 35 + 2 * 12
-    assert FrameFormat(8, 8, "yuv444p").frame_bytes == 192
-    assert FrameFormat(8, 8, "yuv422p").chroma_size == (8, 4)
 
 
 @pytest.mark.parametrize("matrix,full", [("bt709", False), ("bt601", False), ("bt601", True)])
@@ -44,12 +34,6 @@ def test_colour_matches_opencv_bt601_limited():
     ref = cv2.cvtColor(buf.reshape(24, 32), cv2.COLOR_YUV2BGR_I420)
     # OpenCV upsamples chroma the same way (nearest) and uses fixed-point BT.601 coefficients.
     assert np.abs(ours.astype(int) - ref.astype(int)).max() <= 2
-
-
-def test_matrix_choice():
-    assert matrix_for("bt709", 480) == "bt709"
-    assert matrix_for("smpte170m", 1920) == "bt601"
-    assert matrix_for(None, 1920) == "bt709" and matrix_for("unknown", 480) == "bt601"
 
 
 def test_align_box_is_on_the_chroma_grid_and_clipped():

@@ -12,7 +12,7 @@ import pytest
 from localize import ffmpeg
 from localize.audio import write_wav
 from localize.lipsync import LipsyncOptions, build_wav2lip, checkpoint_state, run_lipsync
-from localize.lipsync.blend import FrameFormat
+from localize.rawvideo import FrameFormat
 from localize.errors import ModelError
 
 WIDTH, HEIGHT, FPS = 360, 640, 25

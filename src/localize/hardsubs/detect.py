@@ -211,11 +211,10 @@ def read_frames(video: Path, *, out_size: tuple[int, int], channels: int = 3,
     scaled = None if crop is not None and (crop[2], crop[3]) == (width, height) else (width, height)
     argv = ffmpeg.decode_raw_region_argv(Path(video), pix_fmt="bgr24" if channels == 3 else "gray",
                                          crop=crop, size=scaled, every=every)
-    argv[0] = ffmpeg._binary("ffmpeg")
     size = width * height * channels
     shape = (height, width, channels) if channels == 3 else (height, width)
     with tempfile.TemporaryFile() as stderr:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr)
+        proc = subprocess.Popen(ffmpeg.resolved(argv), stdout=subprocess.PIPE, stderr=stderr)
         assert proc.stdout is not None
         index = 0
         try:

@@ -29,6 +29,7 @@ import numpy as np
 from .. import ffmpeg
 from ..errors import InputError, UsageError
 from ..fsutil import atomic_path
+from ..rawvideo import FrameDecoder, probe_frame_format
 from .detect import Box, SubtitleBand, even, read_frames
 from .ocr import OcrEvent, signature
 
@@ -231,13 +232,11 @@ def remove_subtitles(video: Path, band: SubtitleBand, events: list[OcrEvent], ou
                      mode: str = "inpaint", guard_frames: int = 1, mask_frames: int = 12,
                      inpaint_radius: int = 5, inpaint_scale: float = 0.5) -> RemovalResult:
     """Write ``out_video`` (lossless H.264/Matroska, no audio): ``video`` with each event's text filled by ``mode``."""
-    from ..lipsync.stage import _Decoder, probe_format
-
     if mode not in MODES:
         raise UsageError(f"unknown subtitle removal mode {mode!r}; choose one of: {', '.join(MODES)}")
     started = time.monotonic()
     info = ffmpeg.probe(Path(video))
-    fmt, pix_fmt = probe_format(Path(video), info)
+    fmt, pix_fmt = probe_frame_format(Path(video), info)
     if (fmt.width, fmt.height) != (band.frame_width, band.frame_height):
         raise InputError(f"{Path(video).name}: frame size {fmt.width}x{fmt.height} does not match the analysis "
                          f"({band.frame_width}x{band.frame_height})")
@@ -257,9 +256,8 @@ def remove_subtitles(video: Path, band: SubtitleBand, events: list[OcrEvent], ou
         argv = ffmpeg.encode_raw_lossless_h264_argv(tmp, width=fmt.width, height=fmt.height, pix_fmt=pix_fmt,
                                                     fps_num=info.fps_num, fps_den=info.fps_den,
                                                     full_range=fmt.full_range)
-        argv[0] = ffmpeg._binary("ffmpeg")
-        encoder = subprocess.Popen(argv, stdin=subprocess.PIPE, stderr=enc_err)
-        decoder = _Decoder(Path(video), fmt, pix_fmt)
+        encoder = subprocess.Popen(ffmpeg.resolved(argv), stdin=subprocess.PIPE, stderr=enc_err)
+        decoder = FrameDecoder(Path(video), fmt, pix_fmt, "subtitle removal")
         try:
             assert encoder.stdin is not None
             for index, buf in enumerate(decoder):

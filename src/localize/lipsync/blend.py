@@ -9,70 +9,14 @@ trained on OpenCV's BGR frames), so the face box alone is converted for it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+
+from ..rawvideo import FrameFormat
 
 FACE_SIZE = 96
 
-# (luma height, chroma subsampling shift x, shift y) for the 8-bit planar formats kept as they are.
-_SUBSAMPLING = {"yuv420p": (1, 1), "yuvj420p": (1, 1), "yuv422p": (1, 0), "yuvj422p": (1, 0),
-                "yuv444p": (0, 0), "yuvj444p": (0, 0)}
 # Kr, Kb of the colour matrices.
 _MATRICES = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722), "bt2020": (0.2627, 0.0593)}
-
-
-@dataclass(frozen=True)
-class FrameFormat:
-    """How one raw planar frame is laid out and what its numbers mean."""
-
-    width: int
-    height: int
-    pix_fmt: str = "yuv420p"
-    matrix: str = "bt709"
-    full_range: bool = False
-
-    @property
-    def shift(self) -> tuple[int, int]:
-        return _SUBSAMPLING[self.pix_fmt]
-
-    @property
-    def chroma_size(self) -> tuple[int, int]:
-        """(height, width) of each chroma plane (ffmpeg rounds up for odd sizes)."""
-        sx, sy = self.shift
-        return -(-self.height // (1 << sy)), -(-self.width // (1 << sx))
-
-    @property
-    def frame_bytes(self) -> int:
-        ch, cw = self.chroma_size
-        return self.width * self.height + 2 * ch * cw
-
-    def planes(self, buffer: bytes | bytearray | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Y, U, V views (no copy) of one raw frame."""
-        flat = np.frombuffer(buffer, dtype=np.uint8) if not isinstance(buffer, np.ndarray) else buffer
-        ch, cw = self.chroma_size
-        luma = self.width * self.height
-        y = flat[:luma].reshape(self.height, self.width)
-        u = flat[luma:luma + ch * cw].reshape(ch, cw)
-        v = flat[luma + ch * cw:luma + 2 * ch * cw].reshape(ch, cw)
-        return y, u, v
-
-
-def supported_pix_fmt(pix_fmt: str | None) -> bool:
-    """Whether frames of ``pix_fmt`` can be processed without converting them first."""
-    return pix_fmt in _SUBSAMPLING
-
-
-def matrix_for(color_space: str | None, height: int) -> str:
-    """The colour matrix to assume: the stream's tag, else BT.709 for HD and BT.601 below (players do the same)."""
-    space = (color_space or "").lower()
-    if space in ("bt709",):
-        return "bt709"
-    if space in ("bt470bg", "smpte170m", "bt601", "fcc"):
-        return "bt601"
-    if space.startswith("bt2020"):
-        return "bt2020"
-    return "bt709" if height >= 720 else "bt601"
 
 
 def _coefficients(fmt: FrameFormat) -> tuple[float, float, float, float, float, float]:

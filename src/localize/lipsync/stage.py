@@ -21,7 +21,6 @@ Assumes constant frame rate (the output is written at the source's average rate)
 
 from __future__ import annotations
 
-import json
 import subprocess
 import tempfile
 import time
@@ -31,11 +30,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import ffmpeg
-from ..errors import InputError, ToolError
+from ..errors import InputError
 from ..fsutil import atomic_path
+from ..rawvideo import FrameDecoder, FrameFormat, probe_frame_format
 from .audio import mel_windows, melspectrogram
-from .blend import FrameFormat, align_box, crop_bgr, frame_to_rgb, generator_input, matrix_for, paste, \
-    supported_pix_fmt
+from .blend import align_box, crop_bgr, frame_to_rgb, generator_input, paste
 from .faces import DETECTORS, FaceDetector, Track, TrackOptions, default_detector, luma_histogram, shot_cuts, track
 
 VERSION = "1"
@@ -103,70 +102,13 @@ def line_frames(lines: list[tuple[int, int]], n_frames: int, fps: float) -> np.n
     return inside
 
 
-def probe_format(video: Path, info: ffmpeg.MediaInfo) -> tuple[FrameFormat, str]:
-    """The raw frame layout to decode to, and the pix_fmt asked of the decoder."""
-    argv = ffmpeg.video_format_argv(video)
-    argv[0] = ffmpeg._binary("ffprobe")
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
-    stream = {}
-    if proc.returncode == 0:
-        try:
-            stream = (json.loads(proc.stdout).get("streams") or [{}])[0]
-        except (json.JSONDecodeError, IndexError):
-            stream = {}
-    pix_fmt = stream.get("pix_fmt")
-    if not supported_pix_fmt(pix_fmt):
-        pix_fmt = "yuv420p"  # other formats (10-bit, RGB) are converted once, by ffmpeg
-    width, height = int(stream.get("width") or info.width), int(stream.get("height") or info.height)
-    if info.rotation in (90, 270):  # ffmpeg auto-rotates while decoding
-        width, height = height, width
-    full = pix_fmt.startswith("yuvj") or stream.get("color_range") == "pc"
-    return FrameFormat(width, height, pix_fmt, matrix_for(stream.get("color_space"), height), full), pix_fmt
-
-
-class _Decoder:
-    """Raw frames from ffmpeg, one writable bytearray per frame."""
-
-    def __init__(self, video: Path, fmt: FrameFormat, pix_fmt: str) -> None:
-        argv = ffmpeg.decode_raw_video_argv(video, pix_fmt=pix_fmt)
-        argv[0] = ffmpeg._binary("ffmpeg")
-        self._stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self._stderr)
-        self.size = fmt.frame_bytes
-
-    def __iter__(self):
-        assert self.proc.stdout is not None
-        while True:
-            buf = bytearray(self.size)
-            got = self.proc.stdout.readinto(buf)
-            if not got:
-                break
-            while got < self.size:
-                more = self.proc.stdout.readinto(memoryview(buf)[got:])
-                if not more:
-                    raise InputError("the video ended in the middle of a frame while decoding it for lip-sync")
-                got += more
-            yield buf
-        self.close(check=True)
-
-    def close(self, check: bool = False) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        if check and self.proc.returncode != 0:
-            self._stderr.seek(0)
-            last = (self._stderr.read().decode(errors="replace").strip().splitlines() or ["no message"])[-1]
-            raise ToolError(f"ffmpeg failed while decoding the video for lip-sync: {last}")
-        self._stderr.close()
-
-
 def analyse(video: Path, fmt: FrameFormat, pix_fmt: str, detector: FaceDetector,
             options: LipsyncOptions, fps: float, lines: list[tuple[int, int]]) -> tuple[Track, int]:
     """Pass 1: shot cuts over all frames, detections on the frames near a line. Returns (track, frames)."""
     scale = min(1.0, options.detect_height / fmt.height)
     margin = options.track.median_window + options.track.max_gap
     histograms, detections = [], []
-    decoder = _Decoder(video, fmt, pix_fmt)
+    decoder = FrameDecoder(video, fmt, pix_fmt, "lip-sync")
     try:
         for index, buf in enumerate(decoder):
             planes = fmt.planes(buf)
@@ -226,7 +168,7 @@ def run_lipsync(video: Path, dub_audio_16k: np.ndarray, lines: list[tuple[int, i
         model = load_wav2lip(options.checkpoint, device)
         info = ffmpeg.probe(Path(video))
         fps = info.fps
-        fmt, pix_fmt = probe_format(Path(video), info)
+        fmt, pix_fmt = probe_frame_format(Path(video), info)
         det_height = min(options.detect_height, fmt.height)
         min_face = max(20, int(options.min_face_fraction * min(det_height, det_height * fmt.width / fmt.height)))
         if options.detector == "auto":
@@ -268,8 +210,7 @@ def _render(video: Path, out_video: Path, fmt: FrameFormat, pix_fmt: str, info: 
         argv = ffmpeg.encode_raw_video_argv(tmp, width=fmt.width, height=fmt.height, pix_fmt=pix_fmt,
                                             fps_num=info.fps_num, fps_den=info.fps_den,
                                             full_range=fmt.full_range)
-        argv[0] = ffmpeg._binary("ffmpeg")
-        encoder = subprocess.Popen(argv, stdin=subprocess.PIPE, stderr=enc_err)
+        encoder = subprocess.Popen(ffmpeg.resolved(argv), stdin=subprocess.PIPE, stderr=enc_err)
         queue: list[tuple[int, bytearray]] = []
         pending = 0
 
@@ -293,7 +234,7 @@ def _render(video: Path, out_video: Path, fmt: FrameFormat, pix_fmt: str, info: 
             queue.clear()
             pending = 0
 
-        decoder = _Decoder(video, fmt, pix_fmt)
+        decoder = FrameDecoder(video, fmt, pix_fmt, "lip-sync")
         try:
             for index, buf in enumerate(decoder):
                 if index >= len(process):
