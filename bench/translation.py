@@ -2,7 +2,8 @@
 
 Prints chrF against the reference translations, glossary compliance (from the
 model alone and after the rule-based repair), the share of lines with Chinese
-left in them, and seconds per line.
+left in them, the share over their length budget (and which lines), model calls
+and seconds per line; ``--json`` writes the same summary and every line.
 
     python bench/translation.py                    # the whole set, gemma, en-US
     python bench/translation.py --limit 10 -v      # first 10 lines, show each
@@ -11,7 +12,10 @@ left in them, and seconds per line.
 
 Length budgets: each line gets the duration a Chinese speaker needs for it
 (``--zh-cps`` Han characters a second, plus a short pause per comma), times the
-locale's speakable characters a second, as the pipeline does with real durations.
+locale's speakable characters a second (en-US: 16.5, measured on Kokoro; see
+localize/locales.py), as the pipeline does with real durations. The bench gives no
+line the silence after it (the pipeline does, capped: localize/translate/budget.py),
+so its budgets are the stricter ones.
 """
 
 from __future__ import annotations
@@ -59,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--context", type=int, default=0, help="previous lines given to gemma as context")
     parser.add_argument("--no-substitute", action="store_true", help="do not pre-substitute glossary terms")
     parser.add_argument("--attempts", type=int, default=3, help="tries per line before giving up")
+    parser.add_argument("--shorten-retries", type=int, default=None,
+                        help="model retries for a line only too long after the rules (default: the library's)")
     parser.add_argument("--json", type=Path, help="also write the per-line results here")
     parser.add_argument("--backend", default="gemma", help="registered backend to bench (default gemma)")
     parser.add_argument("--no-market", action="store_true", help="do not apply glossaries/markets rules")
@@ -70,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from localize.locales import get_locale
     from localize.translate import TRANSLATORS, TranslationRequest, load_glossary, translate_lines
+    from localize.translate.base import MAX_SHORTEN_RETRIES
     from localize.translate.gemma import GemmaTranslator, _load, _settings
     from localize.translate.validate import has_han
 
@@ -90,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                                  use_market=not args.no_market)
     terms = request.terms()
     started = time.perf_counter()
-    results = translate_lines(request, [backend], max_attempts=args.attempts)
+    extra = {} if args.shorten_retries is None else {"shorten_retries": args.shorten_retries}
+    results = translate_lines(request, [backend], max_attempts=args.attempts, **extra)
     total_s = time.perf_counter() - started
 
     from localize.translate.glossary import contains_term, find_terms
@@ -109,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         "market": not args.no_market,
         "locale": locale.tag,
         "context": args.context,
+        "shorten_retries": MAX_SHORTEN_RETRIES if args.shorten_retries is None else args.shorten_retries,
         "substitute": not args.no_substitute,
         "chrF": round(sacrebleu.corpus_chrf(hyps, [[ref for _, ref in rows]]).score, 1),
         "glossary_lines": len(needs),
@@ -122,10 +131,12 @@ def main(argv: list[str] | None = None) -> int:
         "condensed_pct": round(100 * sum(any(p.startswith("condensed") for p in r.problems) for r in results)
                                / len(rows), 1),
         "clean_pct": round(100 * sum(not r.problems for r in results) / len(rows), 1),
-        "mean_attempts": round(statistics.mean(r.attempts for r in results), 2),
+        "chars_per_second": locale.chars_per_second,
+        "mean_attempts": round(statistics.mean(r.attempts for r in results), 2),  # model calls per line
         "seconds_per_line_mean": round(statistics.mean(per_line), 2),
         "seconds_per_line_median": round(statistics.median(per_line), 2),
         "wall_seconds": round(total_s, 1),
+        "wall_seconds_per_line": round(total_s / max(1, len(rows)), 2),
         "model_load_seconds": round(load_s, 1),
     }
     if args.verbose:
@@ -134,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{r.seconds:5.1f}s x{r.attempts} {zh}\n      hyp: {r.text}\n      ref: {ref}{flag}")
     for key, value in report.items():
         print(f"{key:32s} {value}")
+    for (zh, _), r, b in zip(rows, results, budgets or []):
+        if b and len(r.text) > b:
+            print(f"over budget: {len(r.text)}/{b} {r.text!r} ({zh})")
     if args.json:
         args.json.write_text(json.dumps({"summary": report, "lines": [
             {"zh": zh, "ref": ref, "hyp": r.text, "attempts": r.attempts, "problems": r.problems,

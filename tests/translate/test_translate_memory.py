@@ -80,3 +80,36 @@ def test_bad_edit_files_are_input_errors(tmp_path):
     srt.write_text("1\n00:00:01,000 --> 00:00:02,000\nHi\n\n", encoding="utf-8")
     with pytest.raises(InputError, match="1 events but 3"):
         import_edits(srt, memory, "en-US", sources=LINES)
+
+
+def test_translate_command_uses_and_keeps_the_series_memory(tmp_path):
+    """`localize translate --memory`: reuse, then a human edit given with --edited wins on the next run."""
+    import pysubs2
+    from click.testing import CliRunner
+
+    from localize.cli import cli
+
+    src, out, tm = tmp_path / "ep01.zh.srt", tmp_path / "ep01.en-US.srt", tmp_path / "series.tm.json"
+    subs = pysubs2.SSAFile()
+    for k, line in enumerate(LINES[:2]):
+        subs.append(pysubs2.SSAEvent(start=2000 * k, end=2000 * k + 1500, text=line))
+    subs.save(str(src), encoding="utf-8")
+    runner = CliRunner()
+    args = ["translate", str(src), "--to", "en-US", "--out", str(out), "--translator", Counting.name,
+            "--memory", str(tm)]
+    assert "--memory" in runner.invoke(cli, ["translate", "--help"]).output
+    CALLS.clear()
+    first = runner.invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert len(CALLS) == 2 and len(TranslationMemory(tm)) == 2
+    edited = pysubs2.load(str(out), encoding="utf-8")
+    edited[0].plaintext = "You're fired!"
+    edited.save(str(tmp_path / "edited.srt"), encoding="utf-8")
+    CALLS.clear()
+    again = runner.invoke(cli, [*args, "--edited", str(tmp_path / "edited.srt")])
+    assert again.exit_code == 0, again.output
+    assert CALLS == []  # both lines came from the memory
+    assert [e.plaintext for e in pysubs2.load(str(out), encoding="utf-8")] == ["You're fired!", "Machine line 2."]
+    assert TranslationMemory(tm).get("en-US", LINES[0]).origin == "human"
+    bad = runner.invoke(cli, ["translate", str(src), "--to", "en-US", "--out", str(out), "--edited", str(out)])
+    assert bad.exit_code != 0

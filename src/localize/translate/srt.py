@@ -10,6 +10,7 @@ from ..errors import InputError, UsageError
 from ..fsutil import atomic_path
 from ..locales import Locale
 from .base import TranslationRequest, translate_lines
+from .budget import line_budgets
 from .glossary import Glossary
 from .memory import TranslationMemory
 from .validate import HAN_RE
@@ -30,13 +31,15 @@ def _join_lines(lines: list[str]) -> str:
 
 
 def translate_srt(src: Path, dst: Path, locale: Locale, glossary: Glossary,
-                  backends: Sequence[str] = ("gemma",), memory: TranslationMemory | None = None) -> int:
+                  backends: Sequence[str] = ("gemma",), memory: TranslationMemory | None = None,
+                  budgets: bool = True) -> int:
     """Translate the subtitle file ``src`` into ``dst`` (SRT); return the number of events.
 
     Every input event gives exactly one output event with the same start and end;
-    a multi-line event is translated as one sentence. ``dst`` is written atomically
-    and ``src`` is never touched. With ``memory``, remembered lines are reused and
-    new clean ones added (the caller saves it).
+    a multi-line event is translated as one sentence. With ``budgets``, each event's
+    length budget comes from its timing (:func:`~localize.translate.budget.line_budgets`).
+    ``dst`` is written atomically and ``src`` is never touched. With ``memory``,
+    remembered lines are reused and new clean ones added (the caller saves it).
     """
     import pysubs2
 
@@ -51,7 +54,14 @@ def translate_srt(src: Path, dst: Path, locale: Locale, glossary: Glossary,
         raise InputError(f"cannot read subtitles {src}: {exc}") from None
     events = list(subs.events)
     sources = [_join_lines(event.plaintext.split("\n")) for event in events]
-    results = translate_lines(TranslationRequest(lines=sources, locale=locale, glossary=glossary), backends,
+    # Events are in file order; the budget's "next line" needs time order.
+    order = sorted(range(len(events)), key=lambda k: (events[k].start, events[k].end))
+    slots = line_budgets([(events[k].start, events[k].end) for k in order], locale) if budgets else None
+    limits = [0] * len(events)
+    for position, k in enumerate(order if slots else []):
+        limits[k] = slots[position]
+    results = translate_lines(TranslationRequest(lines=sources, locale=locale, glossary=glossary,
+                                                 budgets_chars=limits if slots else None), backends,
                               memory=memory, episode=src.stem)
     for number, (event, result) in enumerate(zip(events, results), start=1):
         event.plaintext = result.text
