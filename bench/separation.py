@@ -13,7 +13,10 @@ audio extracted the way ingest does; otherwise (or with ``--source synthetic``) 
 mix of espeak-ng Mandarin voices over synthesized music (:mod:`localize.separation.synthetic`).
 
     /tmp/venv/bin/python bench/separation.py [--source auto|sample|synthetic] [--seconds 60]
-        [--methods none,deepfilter,...] [--no-asr] [--out build/bench-separation]
+        [--methods none,deepfilter,...] [--separator-model PATH] [--no-asr] [--out build/bench-separation]
+
+``demucs`` (a Demucs checkpoint loaded from a path; none ships with the project) runs only when
+``--separator-model`` names one; it is then added to the methods.
 """
 
 from __future__ import annotations
@@ -79,6 +82,8 @@ def main() -> None:
     parser.add_argument("--source", choices=("auto", "sample", "synthetic"), default="auto")
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the synthetic mix")
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--separator-model", type=Path, default=None,
+                        help="a Demucs .th checkpoint or bag .yaml: adds the demucs method")
     parser.add_argument("--no-asr", action="store_true", help="skip the Whisper figures")
     parser.add_argument("--out", type=Path, default=Path("build/bench-separation"))
     args = parser.parse_args()
@@ -104,11 +109,17 @@ def main() -> None:
     if not args.no_asr:
         whisper_model()  # load before timing anything
 
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if args.separator_model and "demucs" not in methods:
+        methods.append("demucs")
+    elif not args.separator_model and "demucs" in methods:
+        print("demucs: skipped (no --separator-model given)", flush=True)
+        methods.remove("demucs")
     rows = []
-    for name in [m.strip() for m in args.methods.split(",") if m.strip()]:
+    for name in methods:
         work = args.out / name
         work.mkdir(exist_ok=True)
-        separator = SEPARATORS.create(name)
+        separator = SEPARATORS.create(name, **({"path": args.separator_model} if name == "demucs" else {}))
         started, cpu_started = time.perf_counter(), time.process_time()
         stems = separator.separate(material.mix_48k, material.analysis_16k, work)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
@@ -136,7 +147,8 @@ def main() -> None:
         print(f"{row['method']:<12} {row['si_sdr_db']:>14.2f} {left:>12} {dcer:>13} {row['rtf']:>14.3f} "
               f"{row['cpu_rtf']:>13.3f}")
     print("targets: bed SI-SDR >= 6 dB, speech left <= 10%")
-    (args.out / "results.json").write_text(json.dumps({"material": material.label, "rows": rows},
+    (args.out / "results.json").write_text(json.dumps({"material": material.label, "rows": rows,
+                                                       "separator_model": str(args.separator_model or "")},
                                                       ensure_ascii=False, indent=2), encoding="utf-8")
 
 

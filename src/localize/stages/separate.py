@@ -8,6 +8,8 @@ Backends (``--separator``), measured by ``bench/separation.py``:
 - ``dfn-nmf``: DeepFilterNet3 speech + an NMF music basis learned on the gaps.
 - ``nmf``: NMF alone (music basis from the gaps, free speech basis).
 - ``harmonic``: removes the voice's harmonics along its WORLD pitch track.
+- ``demucs``: a Demucs/HDemucs/HTDemucs checkpoint the user gives (``--separator-model PATH``),
+  see :mod:`localize.separation.demucs`; no weights ship with the project.
 - ``file``: a music-and-effects stem the studio delivered; ``none``: keep the mix and duck it.
 """
 
@@ -88,4 +90,4 @@ def copy_stem(src: Path, dst: Path) -> None:
 
 # The real separators live in localize.separation, one module per backend; importing them
 # registers them here. They import this module, so this stays at the bottom.
-from ..separation import dfn, harmonic, hybrid, nmf  # noqa: E402,F401
+from ..separation import demucs, dfn, harmonic, hybrid, nmf  # noqa: E402,F401
