@@ -84,7 +84,8 @@ def measure(name: str, segments, lines: list[dict], samples, rate: int) -> dict:
 
 
 def dub_similarity(work: Path, market: str) -> dict:
-    """Resemblyzer similarity of each dubbed line to its original speaker's voice print vs. the others.
+    """Resemblyzer similarity of each dubbed line to its original speaker's voice print vs. the others,
+    and the dub's median F0 per speaker.
 
     ``work`` is an episode's work dir (``<out>/.localize-work/<episode>-<digest>``) after a run
     with ``--to market``; the voice prints are the diarizer's speaker centroids.
@@ -101,6 +102,7 @@ def dub_similarity(work: Path, market: str) -> dict:
     speaker_of = dict(zip((s["id"] for s in data("transcribe")["segments"]), diarization["labels"]))
     prints = {s["id"]: np.asarray(s["embedding"]) for s in diarization["speakers"]}
     own, other, closest, lines = [], [], 0, 0
+    f0s: dict[str, list[float]] = {}
     for line in data(f"synthesize.{market}")["lines"]:
         samples, rate = read_wav(work / line["clip"])
         vector = D.embed(to_mono(samples), rate)
@@ -112,9 +114,15 @@ def dub_similarity(work: Path, market: str) -> dict:
             other.append(max(others))
         closest += not others or sims[mine] > max(others)
         lines += 1
+        f0 = D.median_f0(to_mono(samples), rate)
+        if f0 > 0:
+            f0s.setdefault(mine, []).append(f0)
     return {"lines": lines, "closest_to_own": round(closest / max(lines, 1), 3),
             "mean_own": round(float(np.mean(own)), 3) if own else None,
-            "mean_best_other": round(float(np.mean(other)), 3) if other else None}
+            "mean_best_other": round(float(np.mean(other)), 3) if other else None,
+            "dub_f0_hz": {s["id"]: {"gender": s["gender"], "actor": s["f0_median_hz"],
+                                    "dub": round(float(np.median(f0s[s["id"]])), 1) if f0s.get(s["id"]) else None}
+                          for s in diarization["speakers"]}}
 
 
 def main(argv: list[str] | None = None) -> int:

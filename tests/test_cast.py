@@ -162,3 +162,50 @@ def test_cast_command_shows_who_speaks_where(tmp_path, kokoro):
     assert "2 characters" in result.output
     assert "ep01: S1, 2 lines at 1.0-2.0s, 5.0-6.5s" in result.output
     assert "ep01: S2, 1 lines at 2.5-4.0s (dub en-US: kokoro:jm_kumo)" in result.output
+
+
+def test_new_characters_are_cast_by_pitch_without_audio(tmp_path, kokoro):
+    """No actor audio: each new character gets the free voice of their gender nearest their pitch."""
+    a, b, c, d = _prints()
+    cast = C.cast_episode(tmp_path / "S.yaml", "S", "ep01", [
+        _speaker("S1", a, 262, "female"), _speaker("S2", b, 140, "female"), _speaker("S3", c, 330, "female"),
+        _speaker("S4", d, 73, "male")], kokoro)
+    assert cast.voices["S2"].name == "jf_gongitsune"  # the lowest woman's voice for the low woman
+    assert cast.voices["S1"].name in ("jf_alpha", "jf_nezumi") and cast.voices["S3"].name == "jf_tebukuro"
+    assert (cast.voices["S4"].name, cast.voices["S4"].pitch) == ("jm_kumo", -3.0)  # the deepest man's voice
+    assert all(p is None for p in cast.profiles.values())
+
+
+def test_actor_profile_is_measured_once_and_kept_across_episodes(tmp_path, kokoro):
+    """With the actor's audio, the cast stores a profile (pitch + envelope) that later episodes reuse.
+
+    The voice is cast in episode 1 (no audio: by pitch), so no candidate voices are synthesised
+    here; casting by similarity is exercised by bench/voices.py (the slow test in test_convert).
+    """
+    from localize.locales import get_locale
+    from localize.tts import Voice
+    from localize.tts.espeak import EspeakBackend
+
+    en = get_locale("en-US")
+    espeak = EspeakBackend()
+    lines = [espeak.synthesize(text, Voice("espeak", "m3", "male"), en)
+             for text in ("Sign the contract.", "From today you live in my house and follow my rules.")]
+    samples = np.concatenate([lines[0].samples, np.zeros(8000, np.float32), lines[1].samples])
+    spans = [(0, lines[0].duration_ms), (lines[0].duration_ms + 500, lines[0].duration_ms + 500 + lines[1].duration_ms)]
+    a, *_ = _prints()
+    path = tmp_path / "S.yaml"
+    ep1 = C.cast_episode(path, "S", "ep01", [_speaker("S1", a, 110, "male")], kokoro)
+    assert ep1.profiles["S1"] is None
+    ep2 = C.cast_episode(path, "S", "ep02", [_speaker("S1", a, 110, "male", 0.05, 2)], kokoro,
+                         C.SpeakerAudio(samples, lines[0].rate, {"S1": spans}))
+    profile = ep2.profiles["S1"]
+    assert profile is not None and 70 < profile.f0_median_hz < 160
+    assert ep2.voices["S1"] == ep1.voices["S1"]
+    stored = C.load(path, "S").characters[0].profile
+    assert stored is not None and stored.f0_log_mean == pytest.approx(profile.f0_log_mean, abs=1e-3)
+    assert "actor_profile:" in path.read_text(encoding="utf-8")
+    # Episode 3 brings other audio (silence): the stored profile is used as it is.
+    ep3 = C.cast_episode(path, "S", "ep03", [_speaker("S1", a, 112, "male", 0.05, 3)], kokoro,
+                         C.SpeakerAudio(np.zeros_like(samples), lines[0].rate, {"S1": spans}))
+    assert ep3.voices["S1"] == ep1.voices["S1"]
+    assert ep3.profiles["S1"].envelope_db == pytest.approx(stored.envelope_db, abs=0.01)

@@ -6,12 +6,18 @@ the series folder (``Dramas/voices/MySeries.yaml``) when that folder exists, els
 ``<output folder>/voices/``.
 
 Each character holds the original actor's voice print (the Resemblyzer centroid of their
-lines, averaged over episodes) and median F0, the dub voice per TTS backend, and which
-diarized speaker they were in each episode. Each episode's speakers are matched to the
-characters by embedding + pitch distance (one-to-one, optimal assignment); a speaker who
-matches nobody joins the cast with a voice no other character has. Users may rename
-characters and change voices in the file; the next run keeps their edits, and two
-characters sharing a voice is an error.
+lines, averaged over episodes) and median F0, the actor profile that voice matching moves the
+dub toward (:class:`localize.tts.convert.ActorProfile`, measured once, from the first episode
+with the actor's audio, so the character sounds the same in every episode), the dub voice per
+TTS backend, and which diarized speaker they were in each episode. Each episode's speakers are
+matched to the characters by embedding + pitch distance (one-to-one, optimal assignment); a
+speaker who matches nobody joins the cast with a voice no other character has. Users may rename
+characters and change voices in the file; the next run keeps their edits, and two characters
+sharing a voice is an error.
+
+A new character's voice is the one of their gender that, once matched to the actor's profile,
+sounds most like the actor (Resemblyzer similarity of a reference line), chosen jointly for all
+new characters so no two share one; without a profile, the voice nearest the actor's pitch.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +33,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .stages.diarize import PITCH_WEIGHT, Speaker, pitch_distance
+from .tts.convert import ActorProfile
 
 CAST_VERSION = 1
 # Speaker-to-character distance (cosine + PITCH_WEIGHT * octaves) under which they are the same
@@ -61,6 +69,7 @@ class Character:
     voices: dict[str, CastVoice] = field(default_factory=dict)  # backend -> voice
     episodes: dict[str, Appearance] = field(default_factory=dict)  # episode stem -> appearance
     segments: int = 0  # lines folded into the voice print
+    profile: ActorProfile | None = None  # what voice matching moves the dub toward
 
 
 @dataclass
@@ -101,7 +110,9 @@ _HEADER = """\
 # Voice cast of one series, written by localize and kept across episodes.
 # You may rename characters and change `voices` (Kokoro: a voice id such as jf_alpha or a blend
 # such as jm_kumo:0.7+jf_alpha:0.3; espeak: a variant such as m3; pitch in semitones), then re-run.
-# `voice_print` is the original actor's Resemblyzer embedding; leave it alone.
+# `voice_print` is the original actor's Resemblyzer embedding and `actor_profile` their pitch and
+# spectral envelope (what the dub voice is moved toward); leave them alone, or delete a profile to
+# have it measured again.
 """
 
 
@@ -128,7 +139,10 @@ def load(path: Path, series: str) -> Cast:
                 episodes={str(e): Appearance(speaker=str(a["speaker"]), segments=int(a.get("segments", 0)),
                                              distance=a.get("distance"))
                           for e, a in (entry.get("episodes") or {}).items()},
-                segments=int(entry.get("segments", 0))))
+                segments=int(entry.get("segments", 0)),
+                profile=ActorProfile.from_dict(entry["actor_profile"]) if entry.get("actor_profile") else None))
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"{path}: malformed cast entry ({type(exc).__name__}: {exc})") from None
     cast = Cast(series=str(data.get("series", series)), characters=characters)
@@ -165,7 +179,8 @@ def save(cast: Cast, path: Path) -> None:
          "episodes": {e: {"speaker": a.speaker, "segments": a.segments, "distance": a.distance}
                       for e, a in c.episodes.items()},
          "segments": c.segments,
-         # One flow-style line, so the file stays readable.
+         # One flow-style line each, so the file stays readable.
+         **({"actor_profile": c.profile.to_dict()} if c.profile else {}),
          "voice_print": [round(float(v), 4) for v in c.embedding]}
         for c in cast.characters]}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -238,54 +253,162 @@ def _new_name(cast: Cast) -> str:
 
 # -- voices ---------------------------------------------------------------------------------
 
-def voices_for(cast: Cast, backend) -> dict[str, "object"]:
+# Scorer: (character, voice) -> similarity in [-1, 1] of the voice (matched to the character's
+# actor) to the actor, or None when it cannot tell (no profile).
+Scorer = Callable[[Character, object], float | None]
+
+# Among voices within this much similarity, the one nearer the actor's pitch wins, so the
+# WORLD re-synthesis has less to move (each octave of F0 change costs this much similarity).
+PITCH_COST = 0.05
+
+
+def voices_for(cast: Cast, backend, scorer: Scorer | None = None) -> dict[str, "object"]:
     """Each character's :class:`localize.tts.Voice` on ``backend``, casting new ones as needed.
 
-    Characters who already have a voice on this backend keep it (the user's choice included);
-    the others get the first of the backend's voices of their gender that nobody has, in
-    casting order, then pitch-offset copies (as :func:`localize.tts.assign_voices` does).
+    Characters who already have a voice on this backend keep it (the user's choice included).
+    New characters of one gender are cast together (optimal assignment, so no two share a voice)
+    from that gender's voices nobody has, then pitch-offset copies once those run out (as
+    :func:`localize.tts.assign_voices` does). The cost of a voice for a character is minus
+    ``scorer``'s similarity when it gives one, plus :data:`PITCH_COST` per octave between the
+    actor's median F0 and the voice's (:meth:`VoiceBackend.voice_f0_hz`); ties keep casting order.
     """
+    from scipy.optimize import linear_sum_assignment
+
     from .tts.base import GENDERS, Voice, _candidates
 
     pools = {g: [v for v in backend.voices() if v.gender == g] for g in GENDERS}
     taken = {(v.name, round(v.pitch, 2)) for c in cast.characters
              for b, v in c.voices.items() if b == backend.name}
+    pending: dict[str, list[Character]] = {g: [] for g in GENDERS}
+    for character in cast.characters:
+        if backend.name in character.voices:
+            continue
+        gender = character.gender if character.gender in GENDERS else None
+        if gender is None:  # unvoiced so far: the pool with more voices left
+            left = {g: sum((v.name, round(v.pitch, 2)) not in taken for v in pools[g]) - len(pending[g])
+                    for g in GENDERS}
+            gender = "male" if left["male"] >= left["female"] else "female"
+        if not pools[gender]:
+            raise ConfigError(f"voice backend {backend.name!r} has no {gender} voices")
+        pending[gender].append(character)
+    for gender, group in pending.items():
+        if not group:
+            continue
+        free = (v for v in _candidates(pools[gender]) if (v.name, round(v.pitch, 2)) not in taken)
+        candidates = list(itertools.islice(free, max(len(group), sum(
+            (v.name, round(v.pitch, 2)) not in taken for v in pools[gender]))))
+        cost = np.zeros((len(group), len(candidates)))
+        for i, character in enumerate(group):
+            for j, voice in enumerate(candidates):
+                f0 = backend.voice_f0_hz(voice)
+                similarity = scorer(character, voice) if scorer else None
+                cost[i, j] = (-(similarity or 0.0) + 1e-4 * j
+                              + (PITCH_COST * pitch_distance(character.f0_median_hz, f0) if f0 else 0.0))
+        rows, cols = linear_sum_assignment(cost)
+        for i, j in zip(rows, cols):
+            voice = candidates[j]
+            group[i].voices[backend.name] = CastVoice(name=voice.name, pitch=voice.pitch)
+            taken.add((voice.name, round(voice.pitch, 2)))
     result = {}
     for character in cast.characters:
-        chosen = character.voices.get(backend.name)
-        if chosen is None:
-            gender = character.gender if character.gender in GENDERS else None
-            if gender is None:  # unvoiced so far: the pool with more voices left
-                left = {g: sum((v.name, round(v.pitch, 2)) not in taken for v in pools[g]) for g in GENDERS}
-                gender = "male" if left["male"] >= left["female"] else "female"
-            if not pools[gender]:
-                raise ConfigError(f"voice backend {backend.name!r} has no {gender} voices")
-            voice = next(v for v in _candidates(pools[gender]) if (v.name, round(v.pitch, 2)) not in taken)
-            chosen = CastVoice(name=voice.name, pitch=voice.pitch)
-            character.voices[backend.name] = chosen
-            taken.add((chosen.name, round(chosen.pitch, 2)))
+        chosen = character.voices[backend.name]
         gender = character.gender if character.gender in GENDERS else "female"
         result[character.name] = Voice(backend.name, chosen.name, gender, chosen.pitch)
     return result
 
 
+REFERENCE_LINE = "I never thought you would come back here. Tell me the truth, what happened last night?"
+
+
+def similarity_scorer(backend) -> Scorer:
+    """A :data:`Scorer` that speaks :data:`REFERENCE_LINE` in each candidate voice (once per
+    process), moves it to the character's actor profile and compares it with their voice print."""
+    from .locales import LOCALES, get_locale
+    from .stages.diarize import embed
+    from .tts.convert import match_voice
+
+    # Timbre, not language, is being compared: English where the backend speaks it.
+    locale = get_locale("en-US")
+    if not backend.supports(locale):
+        locale = next((loc for loc in LOCALES.values() if backend.supports(loc)), locale)
+
+    def score(character: Character, voice) -> float | None:
+        if character.profile is None or not character.embedding:
+            return None
+        clip = _reference(backend, voice, locale)
+        vector = embed(match_voice(clip, character.profile).samples, clip.rate)
+        prints = np.asarray(character.embedding, dtype=float)
+        return float(vector @ prints / (np.linalg.norm(prints) + 1e-9))
+
+    return score
+
+
+_REFERENCES: dict[tuple, object] = {}
+
+
+def _reference(backend, voice, locale):
+    key = (backend.name, voice, locale.tag)
+    if key not in _REFERENCES:
+        _REFERENCES[key] = backend.synthesize(REFERENCE_LINE, voice, locale)
+    return _REFERENCES[key]
+
+
+@dataclass
+class SpeakerAudio:
+    """An episode's dialogue stem and each speaker's line spans (ms), to measure actor profiles from."""
+
+    samples: np.ndarray
+    rate: int
+    spans: dict[str, list[tuple[int, int]]]
+
+
+def speaker_audio(stem: Path, segments) -> SpeakerAudio:
+    """:class:`SpeakerAudio` from a dialogue stem WAV and speaker-labelled segments."""
+    from .audio import read_wav, to_mono
+
+    samples, rate = read_wav(Path(stem))
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for segment in segments:
+        if segment.speaker:
+            spans.setdefault(segment.speaker, []).append((segment.start_ms, segment.end_ms))
+    return SpeakerAudio(samples=to_mono(samples), rate=rate, spans=spans)
+
+
 @dataclass
 class EpisodeCast:
-    """An episode's speakers cast from the series: speaker id -> character and voice."""
+    """An episode's speakers cast from the series: speaker id -> character, voice and actor profile."""
 
     path: Path
     characters: dict[str, str]
     voices: dict[str, "object"]
+    profiles: dict[str, ActorProfile | None] = field(default_factory=dict)
 
 
-def cast_episode(path: Path, series: str, episode: str, speakers: list[Speaker], backend) -> EpisodeCast:
-    """Load the series cast, match this episode's speakers, cast voices on ``backend``, save, return."""
+def cast_episode(path: Path, series: str, episode: str, speakers: list[Speaker], backend,
+                 audio: SpeakerAudio | None = None) -> EpisodeCast:
+    """Load the series cast, match this episode's speakers, cast voices on ``backend``, save, return.
+
+    With ``audio``, characters without an actor profile get one measured from their lines here,
+    and new characters are cast by :func:`similarity_scorer`; without it, by pitch alone.
+    """
+    from .tts.convert import profile_from_spans
+
     cast = load(path, series)
     characters = match(cast, episode, speakers)
-    by_name = voices_for(cast, backend)
+    if audio is not None:
+        f0_of = {s.id: s.f0_median_hz for s in speakers}
+        for sid, name in characters.items():
+            character = cast.character(name)
+            if character.profile is None and audio.spans.get(sid):
+                character.profile = profile_from_spans(audio.samples, audio.rate, audio.spans[sid],
+                                                       f0_of.get(sid) or None)
+    needs_voice = any(backend.name not in c.voices for c in cast.characters)
+    scorer = similarity_scorer(backend) if audio is not None and needs_voice else None
+    by_name = voices_for(cast, backend, scorer)
     save(cast, path)
     return EpisodeCast(path=Path(path), characters=characters,
-                       voices={sid: by_name[name] for sid, name in characters.items()})
+                       voices={sid: by_name[name] for sid, name in characters.items()},
+                       profiles={sid: cast.character(name).profile for sid, name in characters.items()})
 
 
 # -- who speaks where -----------------------------------------------------------------------

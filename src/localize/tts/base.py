@@ -65,6 +65,10 @@ class VoiceBackend(ABC):
     def synthesize(self, text: str, voice: Voice, locale: Locale, speed: float = 1.0) -> Speech:
         """Speak ``text``; ``speed`` > 1 talks faster. Leading/trailing silence is trimmed."""
 
+    def voice_f0_hz(self, voice: Voice) -> float | None:
+        """The voice's typical median F0 in Hz, for casting by pitch; None when not known."""
+        return None
+
     def close(self) -> None:
         """Release resources held by this backend (nothing by default)."""
 

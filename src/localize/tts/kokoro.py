@@ -37,6 +37,10 @@ CAST: tuple[Voice, ...] = (
     Voice("kokoro", "jf_tebukuro", "female"),                         # 314 Hz
     Voice("kokoro", "jf_nezumi", "female"),                           # 242 Hz
 )
+# Median F0 (Hz) of the unshifted voices on English speech (pyworld, the sentences above and
+# bench/voices.py's reference line); a pitch shift of s semitones multiplies it by 2**(s/12).
+CAST_F0_HZ = {"jm_kumo": 91.0, "jm_kumo:0.8+jf_tebukuro:0.2": 123.0, "jf_alpha": 260.0,
+              "jf_gongitsune": 215.0, "jf_tebukuro": 325.0, "jf_nezumi": 244.0}
 
 _SILENT = " ;:,.!?—…\"()“”'"  # punctuation alone makes a breath of noise, not speech
 
@@ -127,6 +131,10 @@ class KokoroBackend(VoiceBackend):
 
     def voices(self) -> list[Voice]:
         return list(CAST)
+
+    def voice_f0_hz(self, voice: Voice) -> float | None:
+        base = CAST_F0_HZ.get(voice.name)
+        return base * 2 ** (voice.pitch / 12) if base else None
 
     def phonemes(self, text: str, locale: Locale) -> str:
         """Kokoro phoneme string for ``text`` in ``locale``."""
