@@ -1,9 +1,10 @@
 """Fit a synthesised line into its time slot, and the DSP that needs: WSOLA time
 stretching and pitch shifting.
 
-Order of remedies (sped-up dubs are the top complaint about dubbing tools): first the
-TTS's own speed parameter, which keeps the voice natural, then a bounded
-pitch-preserving stretch. Every line reports how much of each it needed.
+Order of remedies (sped-up dubs are the top complaint about dubbing tools): after the
+translation's shorter rendering, the TTS's own speed parameter (kept modest), then the
+silence next to the line, and only then a bounded pitch-preserving stretch. Every line
+reports how much of each it needed.
 """
 
 from __future__ import annotations
@@ -84,54 +85,126 @@ def pitch_shift(samples: np.ndarray, rate: int, semitones: float) -> np.ndarray:
     return np.concatenate([shifted, np.zeros(len(samples) - len(shifted), np.float32)])
 
 
+# Defaults for the fitting remedies. A TTS speed beyond ~1.2 starts to sound rushed; the
+# borrowed silence stays inside the +-0.5 s a viewer (and the sync check) tolerates.
+MAX_SPEED = 1.2
+MAX_STRETCH = 1.25
+BORROW_GAP_MS = 150
+MAX_BORROW_BEFORE_MS = 250
+MAX_BORROW_AFTER_MS = 500
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where a line may sound, in episode ms.
+
+    ``start_ms``..``end_ms`` is the actor's own line; ``earliest_ms``..``latest_ms`` adds the
+    silence around it that may be borrowed (``earliest_ms <= start_ms``, ``latest_ms >= end_ms``).
+    """
+
+    start_ms: int
+    end_ms: int
+    earliest_ms: int
+    latest_ms: int
+
+    def __post_init__(self) -> None:
+        if self.end_ms <= self.start_ms:
+            raise ConfigError(f"slot must be positive, got {self.end_ms - self.start_ms} ms")
+        if not self.earliest_ms <= self.start_ms < self.end_ms <= self.latest_ms:
+            raise ConfigError(f"borrowed room {self.earliest_ms}..{self.latest_ms} ms must contain the line "
+                              f"{self.start_ms}..{self.end_ms} ms")
+
+    @property
+    def line_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+    @property
+    def room_ms(self) -> int:
+        return self.latest_ms - self.earliest_ms
+
+
+def plan_slot(start_ms: int, end_ms: int, prev_end_ms: int, next_start_ms: int, *,
+              gap_ms: int = BORROW_GAP_MS, max_before_ms: int = MAX_BORROW_BEFORE_MS,
+              max_after_ms: int = MAX_BORROW_AFTER_MS) -> Slot:
+    """The slot of a line spoken ``start_ms``..``end_ms``, with the silence it may borrow.
+
+    After the line: up to ``max_after_ms``, stopping ``gap_ms`` before the next line
+    (``next_start_ms``; the episode's end for the last line). Before it: up to
+    ``max_before_ms``, stopping ``gap_ms`` after where the previous dub clip really ends
+    (``prev_end_ms``, which may itself be borrowed time). Overlapping neighbours leave no room.
+    """
+    end_ms = max(end_ms, start_ms + 1)
+    latest = max(end_ms, min(end_ms + max_after_ms, next_start_ms - gap_ms))
+    earliest = min(start_ms, max(start_ms - max_before_ms, prev_end_ms + gap_ms, 0))
+    return Slot(start_ms, end_ms, earliest, latest)
+
+
 @dataclass
 class FittedLine:
-    """A line's audio after fitting: the TTS ``speed`` and the extra ``stretch`` tempo applied."""
+    """A line's audio after fitting.
+
+    ``speed`` is the TTS speed parameter used, ``stretch`` the extra time-stretch tempo,
+    ``borrowed_before_ms``/``borrowed_after_ms`` the silence taken around the line, and
+    ``start_ms`` where the clip must be placed (the line's start minus what was borrowed
+    before it; 0-based when the slot was given as a plain length).
+    """
 
     speech: Speech
     speed: float
     stretch: float
     fits: bool
     duration_ms: int
+    start_ms: int = 0
+    borrowed_before_ms: int = 0
+    borrowed_after_ms: int = 0
 
 
-def fit_to_slot(backend: VoiceBackend, text: str, voice: Voice, locale: Locale, slot_ms: int,
-                max_speed: float = 1.3, max_stretch: float = 1.25) -> FittedLine:
-    """Synthesise ``text`` so it lasts at most ``slot_ms``, using as little speed-up as possible.
+def fit_to_slot(backend: VoiceBackend, text: str, voice: Voice, locale: Locale, slot: Slot | int,
+                max_speed: float = MAX_SPEED, max_stretch: float = MAX_STRETCH) -> FittedLine:
+    """Synthesise ``text`` into ``slot``, applying the remedies in order, each only as far as needed.
 
-    1. Speak at speed 1.0; done if it fits.
-    2. Re-speak faster, up to ``max_speed`` (one corrective retry, since the TTS's
-       duration is not exactly proportional to 1/speed).
-    3. Time-stretch what is still too long, up to ``max_stretch``.
-    ``fits`` is False when even both bounds cannot bring the line inside the slot; the
-    caller then needs a shorter translation or more room.
+    1. (A shorter rendering comes from the translation stage, before this.)
+    2. Speak at speed 1.0; if longer than the actor's line, re-speak faster, up to
+       ``max_speed`` (one corrective retry: the TTS's duration is not exactly 1/speed).
+    3. Borrow the silence after the line, then before it, within the slot's room.
+    4. Time-stretch what still overflows the room, up to ``max_stretch`` (WSOLA, pitch kept).
+    ``fits`` is False when all of it cannot bring the line inside the room; the caller then
+    needs a shorter translation. ``slot`` as a plain int is a length with no room to borrow.
     """
-    if slot_ms <= 0:
-        raise ConfigError(f"slot must be positive, got {slot_ms} ms")
+    if not isinstance(slot, Slot):
+        if slot <= 0:
+            raise ConfigError(f"slot must be positive, got {slot} ms")
+        slot = Slot(0, int(slot), 0, int(slot))
     if max_speed < 1.0 or max_stretch < 1.0:
         raise ConfigError("max_speed and max_stretch must be at least 1.0")
+    line_ms, room_ms = slot.line_ms, slot.room_ms
 
     speed = 1.0
     speech = backend.synthesize(text, voice, locale, speed=1.0)
     for _ in range(2):
-        if speech.duration_ms <= slot_ms or speed >= max_speed:
+        if speech.duration_ms <= line_ms or speed >= max_speed:
             break
         # 2 % margin: without it the retry usually lands a little long.
-        wanted = min(max_speed, speed * speech.duration_ms / slot_ms * 1.02)
+        wanted = min(max_speed, speed * speech.duration_ms / line_ms * 1.02)
         if wanted <= speed + 1e-3:
             break
         speed = wanted
         speech = backend.synthesize(text, voice, locale, speed=speed)
 
     stretch = 1.0
-    if speech.duration_ms > slot_ms:
-        stretch = min(max_stretch, speech.duration_ms / slot_ms)
+    if speech.duration_ms > room_ms:
+        stretch = min(max_stretch, speech.duration_ms / room_ms)
         # Aim at the exact sample count so rounding never leaves the line 1 ms over.
         target = len(speech.samples) / stretch
         if stretch < max_stretch:
-            target = min(target, slot_ms * speech.rate / 1000)
+            target = min(target, room_ms * speech.rate / 1000)
             stretch = len(speech.samples) / target
         speech = Speech(time_stretch(speech.samples, speech.rate, stretch), speech.rate)
 
+    duration = speech.duration_ms
+    overflow = max(0, duration - line_ms)
+    after = min(overflow, slot.latest_ms - slot.end_ms)
+    before = min(overflow - after, slot.start_ms - slot.earliest_ms)
     return FittedLine(speech=speech, speed=round(speed, 4), stretch=round(stretch, 4),
-                      fits=speech.duration_ms <= slot_ms, duration_ms=speech.duration_ms)
+                      fits=duration <= room_ms, duration_ms=duration, start_ms=slot.start_ms - before,
+                      borrowed_before_ms=before, borrowed_after_ms=after)
