@@ -179,3 +179,42 @@ def test_audio_encode_keeps_true_peak_under_the_ceiling_after_the_codec(tmp_path
     assert plain["true_peak_db"] > -1.0  # the codec alone breaks the ceiling...
     assert guarded["true_peak_db"] <= -1.0  # ...the guarded encode does not
     assert guarded == ffmpeg.measure_loudness(tmp_path / "guarded.m4a")
+
+
+def test_burned_picture_is_encoded_in_the_background_and_copied_into_the_market(odd_source, tmp_path):
+    """A burned-subtitle profile's picture: started early (as the pipeline does before voicing), kept, copied in."""
+    import subprocess
+
+    profile = load_profile("tiktok")
+    work = tmp_path / "work"
+    job, _ = export_job(odd_source, profile, "en-US", tmp_path / "out", work)
+    job.work_dir = work
+    task = export_stage.start_picture(job)
+    assert task is not None and task.target.name.startswith("market-picture.tiktok.en-US.")
+    job.picture_task = task
+    export_stage.export(job)
+    assert task.target.is_file() and not [p for p in tmp_path.rglob("*") if ".part" in p.name]
+
+    def picture_md5(path):
+        return subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "md5",
+                               "-"], capture_output=True, text=True).stdout
+
+    # The delivered picture is the background encode, copied (not encoded a second time).
+    assert picture_md5(job.video_out) == picture_md5(task.target) and picture_md5(task.target).startswith("MD5=")
+    v = streams(probe(job.video_out), "video")[0]
+    assert (v["width"], v["height"]) == (1080, 1920) and abs(fps_of(v) - 30) < 0.01
+    # The subtitles are burned into it: against the clean cover, the subtitle area changed.
+    frame, clean = gray_frame(job.video_out, profile.cover.at * (8.0 - 0.1)), gray_frame(job.outputs["cover"])
+    h, w = frame.shape
+    assert float(np.mean(np.abs(_region(frame, (w * 0.10, h * 0.62, w * 0.90, h * 0.76))
+                               - _region(clean, (w * 0.10, h * 0.62, w * 0.90, h * 0.76))))) > 4.0
+    # Asked again (a re-voiced market), the kept picture is reused; nothing is encoded.
+    again = export_stage.start_picture(job)
+    assert again is not None and again.target == task.target and again.wait() == task.target
+    # Another market has its own picture; one stopped before it finished leaves nothing behind.
+    spanish, _ = export_job(odd_source, profile, "es-MX", tmp_path / "out", work)
+    spanish.work_dir = work
+    stopped = export_stage.start_picture(spanish)
+    assert stopped is not None and stopped.target != task.target
+    stopped.close()
+    assert not stopped.target.exists() and not [p for p in work.iterdir() if ".part" in p.name]

@@ -10,12 +10,15 @@ its final name complete or not at all; the manifest is written last.
 from __future__ import annotations
 
 import math
+import os
+import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import ffmpeg
+from ..errors import ToolError
 from ..ffmpeg import MediaInfo, VideoEncoding
 from ..fsutil import atomic_path
 from ..locales import Locale
@@ -61,6 +64,7 @@ class ExportJob:
     episode: str = ""
     work_dir: Path | None = None  # where a picture shared by every market may be kept
     true_peak_db: float | None = None  # the mix's true-peak ceiling, held after encoding too
+    picture_task: PictureTask | None = None  # the picture's encode, started early (see start_picture)
 
 
 def delivered_files(job: ExportJob) -> list[Path]:
@@ -263,29 +267,127 @@ def picture_is_shared(profile: ExportProfile) -> bool:
     return profile.subtitles.mode != "burned" and (not profile.label.visible or len(profile.label.visible_text) == 1)
 
 
-def shared_picture(job: ExportJob, plan: PicturePlan, video_args: list[str]) -> Path:
-    """The profile's picture, encoded once per source picture and kept in the work dir for later markets."""
+class PictureTask:
+    """A profile's picture encode (ffmpeg, video only), running in the background or already done.
+
+    The pipeline starts it as soon as the market's subtitles are known, so x264 works while Python
+    voices and mixes the market; the export then waits for it and copies the picture in. The file
+    appears under ``target`` complete or not at all.
+    """
+
+    def __init__(self, target: Path, argv: list[str] | None = None, what: str = "encoding the picture") -> None:
+        self.target = Path(target)
+        self.what = what
+        self._proc: subprocess.Popen | None = None
+        self._tmp: Path | None = None
+        self._stderr = None
+        if argv is None:
+            return
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{self.target.stem}.", suffix=".part.mp4", dir=self.target.parent)
+        os.close(fd)
+        self._tmp = Path(tmp_name)
+        self._stderr = tempfile.TemporaryFile()
+        try:
+            self._proc = subprocess.Popen(ffmpeg.resolved([*argv[:-1], str(self._tmp)]), stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.DEVNULL, stderr=self._stderr)
+        except BaseException:
+            self.close()
+            raise
+
+    def wait(self) -> Path:
+        """The encoded picture; raises :class:`ToolError` when ffmpeg failed."""
+        if self._proc is not None:
+            if self._proc.wait() != 0:
+                last = "no message"
+                if self._stderr is not None:
+                    self._stderr.seek(0)
+                    last = (self._stderr.read().decode(errors="replace").strip().splitlines() or [last])[-1]
+                self.close()
+                raise ToolError(f"ffmpeg failed while {self.what}: {last}")
+            self.close()  # moves the finished file into place
+        return self.target
+
+    def close(self) -> None:
+        """Stop an unfinished encode and remove its partial file; a finished, good one is kept."""
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+            if self._proc.wait() == 0 and self._tmp is not None:
+                os.replace(self._tmp, self.target)
+                self._tmp = None
+            self._proc = None
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+
+def start_picture(job: ExportJob, plan: PicturePlan | None = None) -> PictureTask | None:
+    """Start encoding ``job``'s picture in the background; None where it is not a separate encode.
+
+    A profile's MP4 picture is encoded on its own into the work dir and copied into the delivered
+    file: once for every market when nothing language-specific is drawn on it (see
+    :func:`picture_is_shared`), else once per market with its burned subtitles and label. Either
+    way it is kept under a key of everything that shapes it, so a market re-voiced later (or a
+    second market) reuses it. ``job.audio`` need not exist yet.
+    """
+    profile = job.profile
+    if profile is None or profile.container != "mp4" or job.work_dir is None:
+        return None
     from ..fsutil import digest_of, file_digest
 
-    profile = job.profile
-    assert profile is not None and job.work_dir is not None
-    label = profile.label.shown_text(None) if profile.label.visible else None
-    key = digest_of("shared-picture", VERSION, file_digest(job.picture), profile.video, profile.label, plan.width,
-                    plan.height, plan.fps, video_args)
-    target = Path(job.work_dir) / f"picture.{profile.name}.{key[:16]}.mp4"
-    if target.is_file():
-        return target
-    with tempfile.TemporaryDirectory(prefix="localize-export-") as tmp_name, atomic_path(target) as tmp:
+    plan = plan or plan_picture(profile, ffmpeg.probe(job.picture))
+    video_args, _ = encoder_args(profile, job.encoding, plan)
+    work_dir = Path(job.work_dir)
+    if picture_is_shared(profile):
+        label = profile.label.shown_text(None) if profile.label.visible else None
+        key = digest_of("shared-picture", VERSION, file_digest(job.picture), profile.video, profile.label,
+                        plan.width, plan.height, plan.fps, video_args)
+        target = work_dir / f"picture.{profile.name}.{key[:16]}.mp4"
+        if target.is_file():
+            return PictureTask(target)
         filters = list(plan.filters)
         if label is not None:
-            ass = Path(tmp_name) / "label.ass"
+            ass = work_dir / f"label.{profile.name}.{key[:16]}.ass"
             write_burn_ass(ass, [], job.locale, plan.width, plan.height, plan.duration_ms, profile.label,
                            label_text=label, label_font="Noto Sans")
             filters.append(f"ass={ffmpeg.filter_path(ass)}")
-        filters.append("setsar=1")
-        ffmpeg.run(ffmpeg.video_only_argv(job.picture, tmp, video_filters=filters, video_args=video_args),
-                   what=f"encoding the picture ({profile.name})")
-    return target
+        what = f"encoding the picture ({profile.name})"
+    else:
+        burned = profile.subtitles.mode == "burned"
+        key = digest_of("market-picture", VERSION, file_digest(job.picture), profile.video, profile.label,
+                        profile.subtitles.mode, file_digest(job.subtitles_ass) if burned else None, job.locale.tag,
+                        plan.width, plan.height, plan.fps, video_args)
+        stem = f"market-picture.{profile.name}.{job.locale.tag}"
+        target = work_dir / f"{stem}.{key[:16]}.mp4"
+        if target.is_file():
+            return PictureTask(target)
+        for stale in work_dir.glob(f"{stem}.*.mp4"):  # an earlier translation's picture
+            stale.unlink(missing_ok=True)
+        filters = list(plan.rate)
+        if burned:
+            # The pipeline's own ASS, laid out on the source frame (where the original subtitles
+            # were), burned before any resize so it stays where the pipeline placed it.
+            filters.append(f"ass={ffmpeg.filter_path(job.subtitles_ass)}")
+        filters += plan.fit
+        if profile.label.visible:  # laid out on the output frame: the safe zone is the screen's
+            ass = work_dir / f"label.{profile.name}.{job.locale.tag}.ass"
+            write_burn_ass(ass, [], job.locale, plan.width, plan.height, plan.duration_ms, profile.label)
+            filters.append(f"ass={ffmpeg.filter_path(ass)}")
+        what = f"encoding the picture ({profile.name}, {job.locale.tag})"
+    filters.append("setsar=1")
+    return PictureTask(target, ffmpeg.video_only_argv(job.picture, target, video_filters=filters,
+                                                      video_args=video_args), what)
+
+
+def shared_picture(job: ExportJob, plan: PicturePlan, video_args: list[str]) -> Path:
+    """The profile's picture, encoded once per source picture and kept in the work dir for later markets."""
+    task = start_picture(job, plan)
+    assert task is not None
+    return task.wait()
 
 
 def _export_mp4(job: ExportJob) -> dict:
@@ -298,9 +400,14 @@ def _export_mp4(job: ExportJob) -> dict:
     cues = clip_cues(job.cues, plan.duration_ms)
     with tempfile.TemporaryDirectory(prefix="localize-export-") as tmp_name:
         tmp_dir = Path(tmp_name)
-        if job.work_dir is not None and picture_is_shared(profile):
-            # Markets differ only in sound and subtitle tracks: encode the picture once, copy it into each.
-            picture, filters = shared_picture(job, plan, video_args), []
+        if job.work_dir is not None:
+            # The picture is its own encode (shared by every market where it can be), copied in here.
+            task = job.picture_task or start_picture(job, plan)
+            assert task is not None
+            try:
+                picture, filters = task.wait(), []
+            finally:
+                task.close()
             video_args = ["-c:v", "copy"]
         else:
             picture, filters = job.picture, list(plan.rate)
