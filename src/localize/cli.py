@@ -49,24 +49,34 @@ def _pipeline_options(settings, *, bed_file: Path | None = None, separator: str 
                       num_speakers: int | None = None, translators: tuple[str, ...] = (),
                       voice_backend: str | None = None, glossary: Path | None = None, keep_stems: bool = False,
                       work_dir: Path | None = None, lipsync_checkpoint: Path | None = None,
-                      profile: str | None = None):
+                      profile: str | None = None, voice_model: Path | None = None,
+                      separator_model: Path | None = None, keep_nonverbal: bool = False):
     """PipelineOptions from the settings and the command line (the command line wins)."""
     from .delivery.profiles import load_profile
     from .ffmpeg import VideoEncoding
     from .pipeline import PipelineOptions
     from .stages.mix import MixOptions
     from .stages.transcribe import TranscribeOptions
+    from .tts.speecht5 import CLONING_BACKENDS
 
     return PipelineOptions(
         transcribe=TranscribeOptions(model=settings.transcription_model, language=settings.source_language),
-        separator="file" if bed_file else (separator or settings.separator),
+        # --separator-model alone picks the demucs backend, as --bed picks the supplied stem.
+        separator="file" if bed_file else (separator or ("demucs" if separator_model else settings.separator)),
         bed_file=bed_file,
+        separator_model=separator_model or (Path(settings.separator_model) if settings.separator_model else None),
         num_speakers=num_speakers,
         translators=translators or settings.translators,
-        voice_backend=voice_backend or settings.voice_backend,
+        # --voice-model alone picks the cloning backend; the config's model applies only to one.
+        voice_backend=voice_backend or ("speecht5" if voice_model and settings.voice_backend not in CLONING_BACKENDS
+                                        else settings.voice_backend),
+        voice_model=voice_model or (Path(settings.neural_voice_model) if settings.neural_voice_model and
+                                    (voice_backend or settings.voice_backend) in CLONING_BACKENDS else None),
+        voice_match=settings.voice_match,
         glossary=glossary,
         keep_stems=keep_stems,
-        mix=MixOptions(target_lufs=settings.target_lufs, true_peak_db=settings.true_peak_db),
+        mix=MixOptions(target_lufs=settings.target_lufs, true_peak_db=settings.true_peak_db,
+                       keep_nonverbal=keep_nonverbal or settings.keep_nonverbal),
         encoding=VideoEncoding(crf=settings.crf, preset=settings.preset),
         work_root=work_dir or (Path(settings.work_dir) if settings.work_dir else None),
         lipsync_checkpoint=lipsync_checkpoint or (Path(settings.lipsync_checkpoint)
@@ -84,7 +94,13 @@ _PIPELINE_OPTIONS = [
                  help="Number of speakers, when known (default: found automatically)."),
     click.option("--translator", "translators", multiple=True, help="Translation backend(s), in fallback order."),
     click.option("--voice", "voice_backend", default=None, help="Voice backend (default: kokoro)."),
+    click.option("--voice-model", type=click.Path(path_type=Path), default=None,
+                 help="SpeechT5 voice-cloning model folder (with vocoder/); implies --voice speecht5."),
     click.option("--separator", default=None, help="Separation backend (default from config)."),
+    click.option("--separator-model", type=click.Path(path_type=Path), default=None,
+                 help="Demucs checkpoint (.th) or bag (.yaml) for separation; implies --separator demucs."),
+    click.option("--keep-nonverbal", is_flag=True,
+                 help="Keep the original gasps, sobs and laughter outside the dubbed lines in the background."),
     click.option("--work-dir", type=click.Path(path_type=Path), default=None,
                  help="Where the episode's cached artifacts live (default: OUT/.localize-work)."),
     click.option("--lipsync-checkpoint", type=click.Path(path_type=Path), default=None,
@@ -203,18 +219,38 @@ def sample(out_dir: Path, script: Path | None, name: str) -> None:
 @click.option("--out", "out_path", type=click.Path(path_type=Path), required=True, help="Output subtitle file.")
 @click.option("--translator", "translators", multiple=True, help="Translation backend(s), in fallback order.")
 @click.option("--config", type=click.Path(path_type=Path), default=None, help="Config file (YAML).")
+@click.option("--memory", "memory_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Series translation memory (JSON; created if missing): remembered lines are reused, "
+                   "new clean ones added. The pipeline's is OUT/.localize-work/translation-memory.json.")
+@click.option("--edited", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A human-edited translation of SOURCE (SRT with the same events, or a JSON report) whose "
+                   "edits go into --memory first, so they win now and on later runs.")
 def translate_command(source: Path, locale: str, glossary: Path | None, out_path: Path,
-                      translators: tuple[str, ...], config: Path | None) -> None:
-    """Translate a subtitle file event by event, keeping every timing."""
-    from .errors import InputError
+                      translators: tuple[str, ...], config: Path | None, memory_path: Path | None,
+                      edited: Path | None) -> None:
+    """Translate a subtitle file event by event, keeping every timing.
+
+    Each event's length budget comes from its timing; lines still over it are
+    reported on stderr, never cut.
+    """
+    from .errors import InputError, UsageError
     from .locales import get_locale
-    from .translate import load_glossary, translate_srt
+    from .translate import TranslationMemory, import_edits, load_glossary, translate_srt
 
     target = get_locale(locale)
     if not source.is_file():
         raise InputError(f"{source}: no such file")
+    if edited and not memory_path:
+        raise UsageError("--edited needs --memory: the edits are kept in the translation memory")
     settings = _settings(config)
-    count = translate_srt(source, out_path, target, load_glossary(glossary), translators or settings.translators)
+    memory = TranslationMemory(memory_path) if memory_path else None
+    if memory is not None and edited:
+        changed = import_edits(edited, memory, target.tag, source, episode=source.stem)
+        click.echo(f"{edited}: {changed} edited lines kept in {memory_path}", err=True)
+    count = translate_srt(source, out_path, target, load_glossary(glossary), translators or settings.translators,
+                          memory=memory)
+    if memory is not None:
+        memory.save()
     click.echo(f"{out_path} ({count} events)")
 
 

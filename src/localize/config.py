@@ -20,7 +20,12 @@ from .errors import ConfigError
 class Settings:
     translators: tuple[str, ...] = ("gemma",)
     voice_backend: str = "kokoro"
+    voice_match: bool = True  # move each dub voice toward the original actor's pitch and timbre
     separator: str = "dfn-repet"
+    # A Demucs .th checkpoint or bag .yaml for separator "demucs" (also: --separator-model).
+    separator_model: str | None = None
+    # Mix the original non-verbal vocals (gasps, sobs, laughter) outside the dubbed lines into the bed.
+    keep_nonverbal: bool = False
     transcription_model: str = "whisper-base"
     source_language: str = "zh"
     target_lufs: float = -14.0
@@ -36,6 +41,8 @@ class Settings:
     openai_base_url: str | None = None
     openai_model: str | None = None
     seq2seq_model: str | None = None
+    # A SpeechT5 voice-cloning model folder for voice_backend "speecht5" (also: --voice-model).
+    neural_voice_model: str | None = None
 
 
 ENV_PREFIX = "LOCALIZE_"

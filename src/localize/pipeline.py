@@ -31,14 +31,13 @@ from .stages import mix as mix_stage
 from .stages import separate as separate_stage
 from .stages import subtitles as subtitle_stage
 from .stages import transcribe as transcribe_stage
+from .tts.fit import BORROW_GAP_MS
 from .workdir import WorkDir
 
 if TYPE_CHECKING:
     from .delivery.profiles import ExportProfile
 
-SYNTH_VERSION = "1"
-# The dub may run this far past its line into the following silence before the next line.
-BORROW_GAP_MS = 150
+SYNTH_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -48,9 +47,12 @@ class PipelineOptions:
     transcribe: transcribe_stage.TranscribeOptions = field(default_factory=transcribe_stage.TranscribeOptions)
     separator: str = "dfn-repet"
     bed_file: Path | None = None
+    separator_model: Path | None = None  # checkpoint of a separator loaded from a file (``demucs``)
     num_speakers: int | None = None
     translators: tuple[str, ...] = ("gemma",)
     voice_backend: str = "kokoro"
+    voice_model: Path | None = None  # model folder of a neural (cloning) voice backend
+    voice_match: bool = True  # move each dub voice toward its actor's pitch and envelope (tts.convert)
     glossary: Path | None = None
     keep_stems: bool = False
     mix: mix_stage.MixOptions = field(default_factory=mix_stage.MixOptions)
@@ -117,11 +119,13 @@ def analyse(episode: Path, options: PipelineOptions, work: WorkDir, digest: str)
         files=("audio.16k.wav", "audio.48k.wav"))
     ingested = ingest_stage.IngestResult.from_json(data)
 
-    separator_options = {"path": options.bed_file} if options.separator == "file" else {}
+    # Backends configured by a file (a delivered M&E stem, a separator checkpoint) get it; its digest keys the cache.
+    separator_file = {"file": options.bed_file, "demucs": options.separator_model}.get(options.separator)
+    separator_options = {"path": separator_file} if options.separator in ("file", "demucs") else {}
     separator = separate_stage.SEPARATORS.create(options.separator, **separator_options)
     data, keys["separate"] = work.run(
         "separate", (separate_stage.VERSION, keys["ingest"], options.separator,
-                     file_digest(options.bed_file) if options.bed_file else None),
+                     file_digest(separator_file) if separator_file and Path(separator_file).is_file() else None),
         lambda: dataclasses.asdict(separator.separate(work.path(ingested.audio_mix),
                                                       work.path(ingested.audio_analysis), work.root)))
     stems = separate_stage.Stems(**data)
@@ -185,6 +189,8 @@ def translate(analysis: Analysis, locale: Locale, options: PipelineOptions, work
     work folders (one per output folder, i.e. per series).
     """
     from .translate import TranslationRequest, load_glossary, translate_lines
+    from .translate.budget import line_budgets
+    from .tts.fit import MAX_BORROW_AFTER_MS
     from .translate.markets import markets_dir
     from .translate.memory import TranslationMemory
 
@@ -194,7 +200,11 @@ def translate(analysis: Analysis, locale: Locale, options: PipelineOptions, work
     human = {k: e.text for k, e in memory.entries.get(locale.tag, {}).items() if e.origin == "human"}
     market_files = sorted(markets_dir().glob("*.yaml")) if markets_dir().is_dir() else []
     glossary_digest = file_digest(options.glossary) if options.glossary else None
-    budgets = [max(8, int(seg.duration_ms / 1000 * locale.chars_per_second)) for seg in analysis.transcript.segments]
+    # Budget slot = the line plus the silence after it that the voice stage may borrow (at most
+    # MAX_BORROW_AFTER_MS, stopping BORROW_GAP_MS before the next line); see localize.translate.budget.
+    budgets = line_budgets([(seg.start_ms, seg.end_ms) for seg in analysis.transcript.segments], locale,
+                           analysis.ingest.media.duration_ms, gap_ms=BORROW_GAP_MS,
+                           max_borrow_ms=MAX_BORROW_AFTER_MS)
 
     def compute() -> list[dict]:
         request = TranslationRequest(lines=[s.source_text for s in analysis.transcript.segments], locale=locale,
@@ -204,9 +214,27 @@ def translate(analysis: Analysis, locale: Locale, options: PipelineOptions, work
         memory.save()
         return [dataclasses.asdict(line) for line in lines]
 
-    return work.run(f"translate.{locale.tag}", ("translate-2", analysis.keys["transcribe"], analysis.keys["diarize"],
+    return work.run(f"translate.{locale.tag}", ("translate-3", analysis.keys["transcribe"], analysis.keys["diarize"],
                                                  locale.tag, glossary_digest, options.translators, human,
                                                  [file_digest(f) for f in market_files]), compute)
+
+
+def voice_backend(locale: Locale, options: PipelineOptions):
+    """The chosen voice backend (given its model folder when ``voice_model`` is set) if it speaks
+    ``locale``, else espeak-ng."""
+    from . import tts
+    from .errors import ConfigError
+
+    if options.voice_model is None:
+        return tts.backend_for(locale, options.voice_backend)
+    if options.voice_backend not in tts.CLONING_BACKENDS:
+        raise ConfigError(f"--voice-model is for a neural cloning voice backend (speecht5), "
+                          f"not {options.voice_backend!r}; pass --voice speecht5")
+    backend = tts.VOICES.create(options.voice_backend, model_dir=options.voice_model)
+    if backend.supports(locale):
+        return backend
+    backend.close()
+    return tts.backend_for(locale, "espeak")
 
 
 def synthesize(analysis: Analysis, locale: Locale, segments: list[Segment], options: PipelineOptions,
@@ -219,14 +247,26 @@ def synthesize(analysis: Analysis, locale: Locale, segments: list[Segment], opti
     """
     from . import cast as cast_module
     from . import tts
+    from .tts.convert import match_voice
 
-    backend = tts.backend_for(locale, options.voice_backend)
+    backend = voice_backend(locale, options)
     episode = Path(analysis.ingest.source)
     # The work dir is <out>/.localize-work/<episode> unless a work root was given.
     out_dir = Path(options.work_root) if options.work_root else work.root.parent.parent
+    # Voice matching (tts.convert) needs each actor's lines alone (a separated dialogue stem, not the
+    # mix that "none"/"file" leave there); a cloning backend speaks in their voice already.
+    matching = options.voice_match and not isinstance(backend, tts.CloningBackend) and \
+        not analysis.stems.bed_has_dialogue and analysis.stems.backend != "file"
+    audio = cast_module.speaker_audio(work.path(analysis.stems.dialogue), analysis.transcript.segments) \
+        if matching else None
     cast = cast_module.cast_episode(cast_module.cast_path(episode, out_dir), cast_module.series_of(episode),
-                                    episode.stem, analysis.speakers, backend)
+                                    episode.stem, analysis.speakers, backend, audio)
+    match_key = sorted((k, p.to_dict()) for k, p in cast.profiles.items() if p) if matching else None
     voices = cast.voices
+    if isinstance(backend, tts.CloningBackend):  # speak in each actor's own voice, cloned from diarization
+        actors = {s.id: s for s in analysis.speakers if s.embedding}
+        voices = {k: backend.clone(k, v.gender, np.asarray(actors[k].embedding)) if k in actors else v
+                  for k, v in voices.items()}
     # The cast file is user-editable: a changed voice must re-synthesize.
     voice_key = sorted((k, v.label, cast.characters[k]) for k, v in voices.items())
 
@@ -235,16 +275,22 @@ def synthesize(analysis: Analysis, locale: Locale, segments: list[Segment], opti
             clip_dir = work.path(f"dub.{locale.tag}")
             clip_dir.mkdir(exist_ok=True)
             lines = []
+            prev_end = 0  # where the previous clip really ends, borrowed time included
             for index, segment in enumerate(progress(iterable=segments, desc=f"voice {locale.tag}", unit="line")):
                 next_start = segments[index + 1].start_ms if index + 1 < len(segments) else \
                     analysis.ingest.media.duration_ms
-                slot = max(segment.duration_ms, min(next_start, analysis.ingest.media.duration_ms) - BORROW_GAP_MS
-                           - segment.start_ms)
+                slot = tts.plan_slot(segment.start_ms, segment.end_ms, prev_end,
+                                     min(next_start, analysis.ingest.media.duration_ms))
                 voice = voices[segment.speaker]
                 fitted = tts.fit_to_slot(backend, segment.text, voice, locale, slot)
+                if matching and cast.profiles.get(segment.speaker):  # toward the actor; same length
+                    fitted.speech = match_voice(fitted.speech, cast.profiles[segment.speaker])
+                prev_end = fitted.start_ms + fitted.duration_ms
                 clip = clip_dir / f"{segment.id:04d}.wav"
                 write_wav(clip, fitted.speech.samples, fitted.speech.rate)
-                lines.append({"id": segment.id, "clip": str(clip.relative_to(work.root)), "slot_ms": slot,
+                lines.append({"id": segment.id, "clip": str(clip.relative_to(work.root)), "slot_ms": slot.room_ms,
+                              "start_ms": fitted.start_ms, "borrowed_before_ms": fitted.borrowed_before_ms,
+                              "borrowed_after_ms": fitted.borrowed_after_ms,
                               "duration_ms": fitted.duration_ms, "speed": round(fitted.speed, 3),
                               "stretch": round(fitted.stretch, 3), "fits": fitted.fits,
                               "voice": dataclasses.asdict(voice)})
@@ -256,7 +302,8 @@ def synthesize(analysis: Analysis, locale: Locale, segments: list[Segment], opti
 
     try:
         return work.run(f"synthesize.{locale.tag}", (SYNTH_VERSION, translate_key, analysis.keys["diarize"],
-                                                       options.voice_backend, voice_key), compute)
+                                                       options.voice_backend, voice_key,
+                                                       str(options.voice_model or ""), match_key), compute)
     finally:
         backend.close()  # when the cached result was used, compute() never ran
 
@@ -269,18 +316,33 @@ def render_mix(analysis: Analysis, locale: Locale, synth: dict, options: Pipelin
 
     def compute() -> dict:
         bed, rate = read_wav(bed_path)
-        clips = []
-        for line in synth["lines"]:
+        by_id = {s.id: s for s in analysis.transcript.segments}
+        # Prosody: each original line's loudness (vs. the episode's median line) carries into its dub.
+        dialogue, dialogue_rate = read_wav(work.path(analysis.stems.dialogue))
+        energies = mix_stage.line_energies(to_mono(dialogue), dialogue_rate,
+                                           [(by_id[line["id"]].start_ms, by_id[line["id"]].end_ms)
+                                            for line in synth["lines"]])
+        clips, prosody = [], []
+        for line, energy in zip(synth["lines"], energies):
             samples, clip_rate = read_wav(work.path(line["clip"]))
-            start = next(s.start_ms for s in analysis.transcript.segments if s.id == line["id"])
+            samples, gain_db = mix_stage.apply_prosody(to_mono(samples), clip_rate, energy)
+            prosody.append({"id": line["id"], "energy_db": energy, "gain_db": gain_db})
+            # Placed where it was fitted: silence borrowed before the line moves its start earlier.
+            start = line.get("start_ms", by_id[line["id"]].start_ms)
             clips.append(mix_stage.PlacedClip(start, samples, clip_rate))
         dub = mix_stage.place_clips(clips, len(bed), rate)
         spans = [(s.start_ms, s.end_ms) for s in analysis.transcript.segments] if analysis.stems.bed_has_dialogue \
             else []
+        extra = {}
+        # Only a real separator's dialogue stem holds the vocals alone ("none" and "file" give the mix there).
+        if options.mix.keep_nonverbal and not analysis.stems.bed_has_dialogue and analysis.stems.backend != "file":
+            dubbed = [(s.start_ms, s.end_ms) for s in analysis.transcript.segments] + \
+                [(c.start_ms, c.start_ms + len(c.samples) * 1000 // c.rate) for c in clips]
+            bed, extra["nonverbal_ms"] = mix_stage.add_nonverbal(bed, rate, dialogue, dialogue_rate, dubbed)
         mixed, loudness = mix_stage.mix(bed, dub, rate, options.mix, spans)
         write_wav(work.path(names["dub"]), dub, rate)
         write_wav(work.path(names["mix"]), mixed, rate)
-        return {"rate": rate, "loudness": loudness, **names}
+        return {"rate": rate, "loudness": loudness, "prosody": prosody, **extra, **names}
 
     return work.run(f"mix.{locale.tag}", (mix_stage.VERSION, synth_key, analysis.keys["separate"], options.mix),
                     compute, files=tuple(names.values()))
@@ -316,6 +378,7 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
                  outputs: dict[str, Path], lipsync_result: dict) -> dict:
     media = analysis.ingest.media
     by_id = {line["id"]: line for line in synth["lines"]}
+    prosody = {line["id"]: line for line in mixed.get("prosody", [])}
     report = {
         "tool": {"name": "localize", "version": __version__},
         "ai_generated": True,
@@ -332,6 +395,8 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
                                 "removed": analysis.picture != episode},
         "onscreen_text": [dataclasses.asdict(item) for item in analysis.hardsub.onscreen],
         "loudness": mixed["loudness"],
+        # With --keep-nonverbal: how much of the original gasps, sobs and laughter went back into the bed.
+        **({"nonverbal_kept_ms": mixed["nonverbal_ms"]} if "nonverbal_ms" in mixed else {}),
         "lipsync": {k: lipsync_result.get(k) for k in ("applied", "reason", "frames_changed", "frames_total",
                                                         "face_frames", "detector", "device")},
         "speakers": [{"id": s.id, "gender": s.gender, "f0_median_hz": s.f0_median_hz, "segments": s.segments,
@@ -341,6 +406,9 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
             "source_text": seg.source_text, "text": seg.text, "origin": seg.origin,
             "translation_backend": tr["backend"], "translation_problems": tr["problems"],
             "speed": by_id[seg.id]["speed"], "stretch": by_id[seg.id]["stretch"], "fits": by_id[seg.id]["fits"],
+            "dub_start": by_id[seg.id].get("start_ms", seg.start_ms) / 1000,
+            "borrowed_ms": [by_id[seg.id].get("borrowed_before_ms", 0), by_id[seg.id].get("borrowed_after_ms", 0)],
+            "energy_db": prosody.get(seg.id, {}).get("energy_db"), "gain_db": prosody.get(seg.id, {}).get("gain_db"),
         } for seg, tr in zip(segments, translations)],
         "outputs": {name: str(p) for name, p in outputs.items() if p.exists() or name in ("video", "srt", "report")},
     }
@@ -359,9 +427,6 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
     translations, translate_key = translate(analysis, locale, options, work, outputs["report"])
     segments = [dataclasses.replace(seg, text=tr["text"]) for seg, tr in zip(analysis.transcript.segments,
                                                                                translations)]
-    synth, synth_key = synthesize(analysis, locale, segments, options, work, translate_key)
-    mixed, mix_key = render_mix(analysis, locale, synth, options, work, synth_key)
-
     media = analysis.ingest.media
     width, height = (media.height, media.width) if media.rotation in (90, 270) else (media.width, media.height)
     cues = subtitle_stage.build_cues(segments, locale)
@@ -370,18 +435,29 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
     placement = subtitle_stage.Placement.from_band(band) if band is not None else None
     subtitle_stage.write_subtitles(cues, locale, width, height, ass, "ass", placement=placement)
 
-    lipsync_result, picture = lipsync(analysis, locale, analysis.picture, mixed, segments, options, work, mix_key)
-
-    job = export_stage.ExportJob(picture=picture, audio=work.path(mixed["mix"]), subtitles_ass=ass, cues=cues,
-                                 locale=locale, width=width, height=height, title=f"{episode.stem} ({locale.tag})",
-                                 video_out=outputs["video"], srt_out=outputs["srt"], encoding=options.encoding,
-                                 profile=profile, outputs=outputs, series=episode.parent.name, episode=episode.stem,
-                                 work_dir=work.root, true_peak_db=options.mix.true_peak_db)
-    # Absolute output paths: a deleted or moved output forces a new render.
-    work.run(f"export.{locale.tag}", (export_stage.VERSION, mix_key, analysis.keys["ingest"], file_digest(ass),
-                                      str(picture), options.encoding, str(outputs["video"]),
-                                      *((profile.key(),) if profile else ())),
-             lambda: export_stage.export(job), files=tuple(str(p) for p in export_stage.delivered_files(job)))
+    job = export_stage.ExportJob(picture=analysis.picture, audio=work.path(f"mix.{locale.tag}.wav"), subtitles_ass=ass,
+                                 cues=cues, locale=locale, width=width, height=height,
+                                 title=f"{episode.stem} ({locale.tag})", video_out=outputs["video"],
+                                 srt_out=outputs["srt"], encoding=options.encoding, profile=profile, outputs=outputs,
+                                 series=episode.parent.name, episode=episode.stem, work_dir=work.root,
+                                 true_peak_db=options.mix.true_peak_db)
+    # Without lip-sync the picture is known now: x264 encodes it while Python voices and mixes.
+    picture_task = export_stage.start_picture(job) if options.lipsync_checkpoint is None else None
+    try:
+        synth, synth_key = synthesize(analysis, locale, segments, options, work, translate_key)
+        mixed, mix_key = render_mix(analysis, locale, synth, options, work, synth_key)
+        lipsync_result, picture = lipsync(analysis, locale, analysis.picture, mixed, segments, options, work,
+                                          mix_key)
+        job = dataclasses.replace(job, picture=picture, audio=work.path(mixed["mix"]),
+                                  picture_task=picture_task if picture == analysis.picture else None)
+        # Absolute output paths: a deleted or moved output forces a new render.
+        work.run(f"export.{locale.tag}", (export_stage.VERSION, mix_key, analysis.keys["ingest"], file_digest(ass),
+                                          str(picture), options.encoding, str(outputs["video"]),
+                                          *((profile.key(),) if profile else ())),
+                 lambda: export_stage.export(job), files=tuple(str(p) for p in export_stage.delivered_files(job)))
+    finally:
+        if picture_task is not None:
+            picture_task.close()  # keeps a finished picture for later runs, stops an unfinished one
     if options.keep_stems:
         separate_stage.copy_stem(work.path(analysis.stems.bed), outputs["bed"])
         separate_stage.copy_stem(work.path(mixed["dub"]), outputs["dialogue"])

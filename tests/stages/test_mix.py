@@ -1,8 +1,10 @@
 """Ducking and loudness: measured with BS.1770 (pyloudnorm) on real signals."""
 
 import numpy as np
+import pytest
 
-from localize.stages.mix import MixOptions, integrated_lufs, mix, smooth_gate, true_peak_db
+from localize.stages.mix import (DUB_LINE_DBFS, PROSODY_MAX_DB, MixOptions, active_level_db, apply_prosody,
+                                 integrated_lufs, line_energies, mix, smooth_gate, true_peak_db)
 
 RATE = 48000
 
@@ -45,3 +47,57 @@ def test_gate_is_smooth_no_pumping():
     step = np.abs(np.diff(curve)).max()
     assert step < 0.01  # no jump bigger than 1% per sample
     assert curve[int(1.5 * RATE)] > 0.95 and curve[int(3.8 * RATE)] < 0.05
+
+
+# --- prosody: the original line's energy carried into the dub, on real (espeak-ng) speech ---
+
+@pytest.fixture(scope="module")
+def spoken():
+    """Three espeak-ng lines at the stem rate: two at conversation level, one shouted (+9 dB)."""
+    from localize.audio import resample
+    from localize.locales import get_locale
+    from localize.tts import VOICES, Voice
+
+    backend = VOICES.create("espeak")
+    locale = get_locale("en-US")
+    texts = ["I told you to wait for me at the door.", "Why did you never call me back?",
+             "Get out of my house right now!"]
+    source = [backend.synthesize(t, Voice("espeak", "f3", "female"), locale) for t in texts]
+    dub = [backend.synthesize(t, Voice("espeak", "m3", "male"), locale) for t in texts]
+    lines = [resample(s.samples, s.rate, RATE) for s in source]
+    return lines, dub
+
+
+def test_line_energies_find_the_shouted_line(spoken):
+    lines, _ = spoken
+    levels_db = [-24.0, -24.0, -15.0]
+    stem = np.zeros(12 * RATE, dtype=np.float32)
+    spans = []
+    for k, (line, level) in enumerate(zip(lines, levels_db)):
+        start = (1 + 4 * k) * RATE
+        scaled = line * 10 ** ((level - active_level_db(line, RATE)) / 20)
+        stem[start:start + len(scaled)] = scaled
+        spans.append((start * 1000 // RATE, (start + len(scaled)) * 1000 // RATE))
+    stem += (1e-4 * np.random.default_rng(1).standard_normal(len(stem))).astype(np.float32)  # room noise
+    energies = line_energies(stem, RATE, spans)
+    assert energies[0] == pytest.approx(0.0, abs=0.3)
+    assert energies[2] == pytest.approx(9.0, abs=0.5)
+
+
+def test_apply_prosody_keeps_a_shouted_line_loud_and_bounded(spoken):
+    _, dub = spoken
+    out = [apply_prosody(s.samples, s.rate, energy) for s, energy in zip(dub, [0.0, -3.0, 9.0])]
+    levels = [active_level_db(clip, s.rate) for (clip, _), s in zip(out, dub)]
+    assert levels[0] == pytest.approx(DUB_LINE_DBFS, abs=0.2)
+    assert levels[1] - levels[0] == pytest.approx(-3.0, abs=0.3)
+    # +9 dB measured, bounded to +6 dB (or less if the peak would clip).
+    assert 4.0 <= levels[2] - levels[0] <= PROSODY_MAX_DB + 0.2
+    assert max(np.abs(clip).max() for clip, _ in out) <= 0.98 + 1e-6
+    for (clip, gain_db), s in zip(out, dub):  # the reported gain is the gain applied
+        assert active_level_db(clip, s.rate) - active_level_db(s.samples, s.rate) == pytest.approx(gain_db, abs=0.05)
+
+
+def test_apply_prosody_leaves_silence_alone():
+    clip, gain = apply_prosody(np.zeros(RATE, dtype=np.float32), RATE, 5.0)
+    assert gain == 0.0 and not clip.any()
+    assert line_energies(np.zeros(RATE, dtype=np.float32), RATE, [(0, 500)]) == [0.0]

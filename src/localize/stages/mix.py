@@ -8,7 +8,15 @@ import numpy as np
 
 from ..audio import db_to_gain, ms_to_samples, resample
 
-VERSION = "1"
+VERSION = "2"
+
+# Prosody transfer: every dub clip is levelled to DUB_LINE_DBFS (active-speech RMS), then given
+# its original line's level relative to the episode's median line, bounded to +-PROSODY_MAX_DB
+# so a mis-measured line (music bleed, a whisper) cannot blow up or vanish.
+DUB_LINE_DBFS = -26.0  # low enough that +6 dB on speech (crest ~18 dB) stays below full scale
+PROSODY_MAX_DB = 6.0
+# Levelling a clip never moves it by more than this (a near-silent clip is not amplified into noise).
+MAX_LEVELLING_DB = 20.0
 
 
 @dataclass(frozen=True)
@@ -22,6 +30,8 @@ class MixOptions:
     release_ms: int = 400
     # Headroom under the true-peak ceiling so AAC encoding does not push peaks over it.
     peak_margin_db: float = 0.7
+    # Mix the dialogue stem's non-verbal vocals (gasps, sobs, laughter) outside the lines back into the bed.
+    keep_nonverbal: bool = False
 
 
 @dataclass
@@ -31,6 +41,51 @@ class PlacedClip:
     start_ms: int
     samples: np.ndarray
     rate: int
+
+
+def active_level_db(samples: np.ndarray, rate: int, *, threshold_db: float = -35.0) -> float:
+    """Active-speech level in dBFS: RMS over the 20 ms frames within ``threshold_db`` of the
+    loudest one (and above -60 dBFS), so pauses inside a line do not lower it. -inf for silence."""
+    x = np.asarray(samples, dtype=np.float64)
+    frame = max(1, rate // 50)
+    n = len(x) // frame
+    if n == 0:
+        return float("-inf")
+    power = np.mean(x[: n * frame].reshape(n, frame) ** 2, axis=1)
+    floor = max(power.max() * 10 ** (threshold_db / 10), 10 ** (-60 / 10))
+    keep = power > floor
+    return float(10 * np.log10(power[keep].mean())) if keep.any() else float("-inf")
+
+
+def line_energies(dialogue: np.ndarray, rate: int, spans: list[tuple[int, int]]) -> list[float]:
+    """Each span's active level on the (mono) dialogue stem, in dB relative to the median line.
+
+    Lines with no measurable speech get 0 dB (no change) and are left out of the median.
+    """
+    levels = [active_level_db(dialogue[ms_to_samples(a, rate):ms_to_samples(b, rate)], rate) for a, b in spans]
+    finite = [level for level in levels if np.isfinite(level)]
+    if not finite:
+        return [0.0] * len(spans)
+    median = float(np.median(finite))
+    return [round(level - median, 2) if np.isfinite(level) else 0.0 for level in levels]
+
+
+def apply_prosody(clip: np.ndarray, rate: int, energy_db: float, *, max_db: float = PROSODY_MAX_DB,
+                  reference_dbfs: float = DUB_LINE_DBFS) -> tuple[np.ndarray, float]:
+    """Level ``clip`` to ``reference_dbfs`` plus the original line's relative ``energy_db``
+    (bounded to +-``max_db``); returns the clip and the gain applied in dB.
+
+    The gain is lowered where it would push a sample past full scale.
+    """
+    level = active_level_db(clip, rate)
+    if not np.isfinite(level):
+        return clip.astype(np.float32, copy=False), 0.0
+    wanted = reference_dbfs + float(np.clip(energy_db, -max_db, max_db))
+    gain_db = float(np.clip(wanted - level, -MAX_LEVELLING_DB, MAX_LEVELLING_DB))
+    peak = float(np.max(np.abs(clip))) if len(clip) else 0.0
+    if peak > 0:
+        gain_db = min(gain_db, 20 * np.log10(0.98 / peak))
+    return (clip * db_to_gain(gain_db)).astype(np.float32), round(gain_db, 2)
 
 
 def place_clips(clips: list[PlacedClip], length: int, rate: int) -> np.ndarray:
@@ -150,3 +205,65 @@ def mix(bed: np.ndarray, dub: np.ndarray, rate: int, options: MixOptions,
     else:
         mixed = bed * bed_gain + dub
     return normalize_loudness(mixed, rate, options)
+
+
+def nonverbal_vocals(dialogue: np.ndarray, rate: int, line_spans: list[tuple[int, int]], *, margin_ms: int = 250,
+                     fade_ms: int = 40, below_speech_db: float = 30.0, floor_db: float = -55.0,
+                     min_event_ms: int = 80) -> np.ndarray:
+    """The vocal events of a mono dialogue stem that lie outside every line span, faded in and out.
+
+    Lines (widened by ``margin_ms``, so no dubbed word's edge leaks through) are dubbed over and
+    are never kept. Elsewhere, 10 ms frames louder than ``below_speech_db`` under the stem's speech
+    level (its 95th-percentile frame inside the lines) and than ``floor_db`` dBFS count as
+    vocal: this keeps gasps, sobs and laughter but not the separator's faint music residue.
+    Events shorter than ``min_event_ms`` are dropped; each one ramps over ``fade_ms``.
+    Returns a track shaped like ``dialogue``: the stem where kept, zero elsewhere.
+    """
+    from scipy.ndimage import binary_closing, binary_dilation, binary_erosion, uniform_filter1d
+
+    dialogue = np.asarray(dialogue, dtype=np.float32)
+    hop = max(1, rate // 100)
+    frames = int(np.ceil(len(dialogue) / hop))
+    if frames == 0:
+        return np.zeros_like(dialogue)
+    padded = np.zeros(frames * hop, dtype=np.float64)
+    padded[: len(dialogue)] = dialogue
+    level = 10 * np.log10(np.mean(padded.reshape(frames, hop) ** 2, axis=1) + 1e-12)
+    hop_ms = 1000 * hop / rate
+    lines = np.zeros(frames, dtype=bool)
+    for start_ms, end_ms in line_spans:
+        first = max(0, int((start_ms - margin_ms) // hop_ms))
+        lines[first: max(first, int(np.ceil((end_ms + margin_ms) / hop_ms)))] = True
+    speech = np.percentile(level[lines], 95) if lines.any() else np.percentile(level, 95)
+    allowed = ~lines
+    events = (level > max(speech - below_speech_db, floor_db)) & allowed
+    # Bridge the short dips inside one sob or laugh, then drop clicks.
+    events = binary_closing(events, structure=np.ones(5, dtype=bool)) & allowed
+    padded_events = np.concatenate([[False], events, [False]])
+    edges = np.flatnonzero(np.diff(padded_events.astype(np.int8)))
+    for start, end in zip(edges[::2], edges[1::2]):
+        if (end - start) * hop_ms < min_event_ms:
+            events[start:end] = False
+    # Widen by half a fade (within the allowed frames), then ramp: the fade lies inside the widened event.
+    half = max(1, int(round(fade_ms / hop_ms / 2)))
+    structure = np.ones(2 * half + 1, dtype=bool)
+    widened = binary_dilation(events, structure=structure) & allowed
+    core = binary_erosion(widened, structure=structure, border_value=0)
+    gain = uniform_filter1d(core.astype(np.float32), size=2 * half + 1, mode="constant")
+    gain[~widened] = 0.0
+    positions = (np.arange(len(dialogue)) + 0.5) / hop - 0.5
+    return (dialogue * np.interp(positions, np.arange(frames), gain)).astype(np.float32)
+
+
+def add_nonverbal(bed: np.ndarray, rate: int, dialogue: np.ndarray, dialogue_rate: int,
+                  line_spans: list[tuple[int, int]]) -> tuple[np.ndarray, int]:
+    """``bed`` (mono or stereo) with :func:`nonverbal_vocals` of the mono ``dialogue`` stem mixed in,
+    centred; returns the bed and the kept events' total length in ms."""
+    from ..audio import to_mono
+
+    vocals = nonverbal_vocals(to_mono(dialogue), dialogue_rate, line_spans)
+    kept_ms = int(np.count_nonzero(vocals) * 1000 / dialogue_rate)
+    vocals = resample(vocals, dialogue_rate, rate)
+    track = np.zeros(len(bed), dtype=np.float32)
+    track[: min(len(bed), len(vocals))] = vocals[: len(bed)]
+    return (bed + (track[:, None] if bed.ndim == 2 else track)).astype(np.float32), kept_ms
