@@ -54,14 +54,20 @@ class Episode:
         return self._speech
 
 
-def load_episode(mix_48k: Path, analysis_16k: Path) -> Episode:
-    """Read the stage inputs; the mix is brought to 48 kHz and the analysis track to 16 kHz mono."""
+def read_mix(mix_48k: Path, analysis_16k: Path) -> tuple[np.ndarray, int]:
+    """The mix and its rate, after checking that both stage inputs exist and the mix is not empty."""
     for path in (mix_48k, analysis_16k):
         if not Path(path).is_file():
             raise InputError(f"{path}: audio for separation not found")
     mix, rate = read_wav(mix_48k)
     if mix.size == 0:
         raise InputError(f"{mix_48k}: empty audio")
+    return mix, rate
+
+
+def load_episode(mix_48k: Path, analysis_16k: Path) -> Episode:
+    """Read the stage inputs; the mix is brought to 48 kHz and the analysis track to 16 kHz mono."""
+    mix, rate = read_mix(mix_48k, analysis_16k)
     mix = resample(mix, rate, RATE)
     analysis, analysis_rate = read_wav(analysis_16k)
     analysis = resample(to_mono(analysis), analysis_rate, DIALOGUE_RATE)

@@ -35,10 +35,10 @@ from typing import Any
 
 import numpy as np
 
-from ..audio import read_wav, resample, to_mono, write_wav
-from ..errors import InputError, ModelError
+from ..audio import resample, to_mono, write_wav
+from ..errors import ModelError
 from ..stages.separate import SEPARATORS, Separator, Stems
-from .base import DIALOGUE_RATE, fit_length
+from .base import DIALOGUE_RATE, fit_length, read_mix
 
 # Source names that hold the dialogue, in order of preference.
 VOICE_SOURCES = ("vocals", "speech", "dialog", "dialogue", "voice")
@@ -233,12 +233,7 @@ class DemucsSeparator(Separator):
         return (mix - dialogue).astype(np.float32), dialogue.astype(np.float32)
 
     def separate(self, mix_48k: Path, analysis_16k: Path, out_dir: Path) -> Stems:
-        for path in (mix_48k, analysis_16k):
-            if not Path(path).is_file():
-                raise InputError(f"{path}: audio for separation not found")
-        mix, rate = read_wav(mix_48k)
-        if mix.size == 0:
-            raise InputError(f"{mix_48k}: empty audio")
+        mix, rate = read_mix(mix_48k, analysis_16k)
         bed, dialogue = self.split(mix, rate)
         bed_name, dialogue_name = f"bed.{self.name}.48k.wav", f"dialogue.{self.name}.16k.wav"
         write_wav(Path(out_dir) / bed_name, bed, rate)
