@@ -221,9 +221,13 @@ def _has_words(text: str, words: str) -> bool:
 
 
 def markets_dir() -> Path:
-    """The folder of market rule files: ``$LOCALIZE_MARKETS_DIR``, else the repository's ``glossaries/markets``."""
+    """The folder of market rule files: ``$LOCALIZE_MARKETS_DIR``, else the shipped ones.
+
+    The shipped rules are package data (``localize/data/markets``, so an installed wheel has them);
+    the repository's ``glossaries/markets`` is a link to that folder.
+    """
     env = os.environ.get("LOCALIZE_MARKETS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "glossaries" / "markets"
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "data" / "markets"
 
 
 def _str_map(value: object, where: str, path: Path, allow_empty: bool = False) -> dict[str, str]:
