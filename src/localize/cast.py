@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError
+from .yamlfile import read_yaml
 from .stages.diarize import PITCH_WEIGHT, Speaker, pitch_distance
 from .tts.convert import ActorProfile
 
@@ -118,15 +119,10 @@ _HEADER = """\
 
 def load(path: Path, series: str) -> Cast:
     """Read a cast file; a missing file is an empty cast."""
-    import yaml
-
     path = Path(path)
     if not path.exists():
         return Cast(series=series)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    data = read_yaml(path, "voice cast")
     try:
         characters = []
         for entry in data.get("characters") or []:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .yamlfile import read_yaml
 
 
 @dataclass(frozen=True)
@@ -76,21 +77,12 @@ def config_path(explicit: Path | None) -> Path | None:
 
 def load_settings(explicit: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from defaults, the config file and the environment."""
-    import yaml
-
     environ = dict(os.environ if environ is None else environ)
     defaults = Settings()
     values: dict[str, Any] = {}
     path = config_path(explicit)
     if path is not None:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read config ({exc.strerror or exc})") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: config must be a mapping of settings")
+        data = read_yaml(path, "config")
         known = {f.name for f in dataclasses.fields(Settings)}
         for name, raw in data.items():
             key = str(name).replace("-", "_")

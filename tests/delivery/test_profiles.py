@@ -97,7 +97,7 @@ def test_user_profile_folder_extends_and_overrides(tmp_path, monkeypatch):
     ("manifest: yes please", "manifest"),
     ("extends: nothing-like-this", "unknown export profile 'nothing-like-this'"),
     ("[not, a, mapping]", "must be a mapping"),
-    ("video: {crf: [1", "invalid YAML"),
+    ("video: {crf: [1", "not valid YAML"),
 ])
 def test_invalid_profile_is_one_config_error_line(tmp_path, body, words):
     path = tmp_path / "bad.yaml"

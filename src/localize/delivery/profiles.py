@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from ..yamlfile import read_yaml
 
 if TYPE_CHECKING:
     from ..locales import Locale
@@ -264,15 +265,8 @@ def _resolve(ref: str, known: dict[str, Path], chain: tuple[str, ...]) -> tuple[
 
 
 def _read_yaml(path: Path) -> dict:
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"profile {path}: cannot read ({exc.strerror or exc})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"profile {path.name}: invalid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
+    data = read_yaml(path, "profile")
+    if not data:
         raise ConfigError(f"profile {path.name}: must be a mapping of settings")
     return data
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..yamlfile import read_yaml
 
 GENDERS = ("male", "female")
 # espeak-ng variant names are plain words ("m3", "f4", "aunty", "Mr serious").
@@ -234,20 +235,5 @@ def parse_script(data: Any, source: str = "script") -> Script:
 
 def load_script(path: Path) -> Script:
     """Read and validate a YAML script file."""
-    import yaml
-
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"script {path} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"script {path} cannot be read: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path.name}: not valid YAML{where}: {problem}") from None
-    return parse_script(data, path.name)
+    return parse_script(read_yaml(path, "script", mapping=False), path.name)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..yamlfile import read_yaml
 
 CURRENCY_POLICIES = ("keep", "convert", "localize")
 # Common surnames, so "X总" turns into a title only after a real surname (not 总是 "always").
@@ -315,15 +316,5 @@ def load_market(locale_tag: str, folder: Path | None = None) -> MarketRules | No
 
 @functools.lru_cache(maxsize=32)
 def _load_file(path_text: str) -> MarketRules:
-    import yaml
-
     path = Path(path_text)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read market rules {path}: {exc}") from None
-    except yaml.YAMLError:
-        raise ConfigError(f"{path}: not valid YAML") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: market rules must be a mapping")
-    return parse_rules(data, path)
+    return parse_rules(read_yaml(path, "market rules"), path)
