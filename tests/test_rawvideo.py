@@ -9,7 +9,8 @@ import pytest
 
 from localize import ffmpeg
 from localize.errors import ToolError
-from localize.rawvideo import FrameDecoder, FrameFormat, matrix_for, probe_frame_format, supported_pix_fmt
+from localize.rawvideo import (FrameDecoder, FrameFormat, encode_frames, matrix_for, probe_frame_format,
+                               supported_pix_fmt)
 
 
 def test_frame_layout():
@@ -57,3 +58,25 @@ def test_decoder_failure_is_one_line_tool_error(tmp_path):
     decoder = FrameDecoder(broken, FrameFormat(16, 16), "yuv420p", "a test")
     with pytest.raises(ToolError, match="decoding the video for a test"):
         list(decoder)
+
+
+def test_encode_frames_writes_atomically_and_reports_a_dead_encoder(tmp_path):
+    fmt = FrameFormat(16, 16)
+    good = tmp_path / "out.mkv"
+
+    def ffv1(tmp):
+        return ffmpeg.encode_raw_video_argv(tmp, width=16, height=16, pix_fmt="yuv420p", fps_num=10, fps_den=1,
+                                            full_range=False)
+
+    with encode_frames(good, ffv1, "a test encode") as write:
+        for value in range(5):
+            write(bytes([value * 40]) * fmt.frame_bytes)
+    assert ffmpeg.probe(good).width == 16
+
+    broken = tmp_path / "broken.mkv"
+    with pytest.raises(ToolError, match="while a test encode"):
+        with encode_frames(broken, lambda tmp: [*ffv1(tmp)[:-1], "-c:v", "no-such-codec", str(tmp)],
+                           "a test encode") as write:
+            for _ in range(200):
+                write(b"\0" * fmt.frame_bytes)
+    assert not broken.exists() and list(tmp_path.iterdir()) == [good]

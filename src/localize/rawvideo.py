@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from . import ffmpeg
 from .errors import InputError, ToolError
+from .fsutil import atomic_path
 
 # (chroma subsampling shift x, shift y) of the 8-bit planar formats kept as they are.
 _SUBSAMPLING = {"yuv420p": (1, 1), "yuvj420p": (1, 1), "yuv422p": (1, 0), "yuvj422p": (1, 0),
@@ -134,3 +136,22 @@ class FrameDecoder:
             last = (self._stderr.read().decode(errors="replace").strip().splitlines() or ["no message"])[-1]
             raise ToolError(f"ffmpeg failed while decoding the video for {self.purpose}: {last}")
         self._stderr.close()
+
+
+@contextmanager
+def encode_frames(out_video: Path, argv_for: Callable[[Path], list[str]], what: str) -> Iterator[Callable]:
+    """Feed raw frames to an ffmpeg encoder writing ``out_video`` atomically; yields the write function.
+
+    ``argv_for(tmp)`` builds the encoder's argv for the temporary output. If the encoder dies, the
+    broken pipe ends the body quietly and its failure is raised as a one-line :class:`ToolError`
+    ("ffmpeg failed while <what>: ..."), leaving nothing under the final name.
+    """
+    with atomic_path(out_video) as tmp, tempfile.TemporaryFile() as stderr:
+        encoder = subprocess.Popen(ffmpeg.resolved(argv_for(tmp)), stdin=subprocess.PIPE, stderr=stderr)
+        assert encoder.stdin is not None
+        try:
+            yield encoder.stdin.write
+        except BrokenPipeError:
+            pass
+        finally:
+            ffmpeg.close_encoder(encoder, stderr, what)

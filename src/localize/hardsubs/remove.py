@@ -18,8 +18,6 @@ Two passes, as in the lip-sync stage (whose frame decoding and layout helpers th
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +26,7 @@ import numpy as np
 
 from .. import ffmpeg
 from ..errors import InputError, UsageError
-from ..fsutil import atomic_path
-from ..rawvideo import FrameDecoder, probe_frame_format
+from ..rawvideo import FrameDecoder, encode_frames, probe_frame_format
 from .detect import Box, SubtitleBand, even, read_frames
 from .ocr import OcrEvent, signature
 
@@ -252,14 +249,14 @@ def remove_subtitles(video: Path, band: SubtitleBand, events: list[OcrEvent], ou
         active[plan.first:min(plan.last, len(active))] = k
     changed = 0
     total = 0
-    with atomic_path(out_video) as tmp, tempfile.TemporaryFile() as enc_err:
-        argv = ffmpeg.encode_raw_lossless_h264_argv(tmp, width=fmt.width, height=fmt.height, pix_fmt=pix_fmt,
+    def argv_for(tmp: Path) -> list[str]:
+        return ffmpeg.encode_raw_lossless_h264_argv(tmp, width=fmt.width, height=fmt.height, pix_fmt=pix_fmt,
                                                     fps_num=info.fps_num, fps_den=info.fps_den,
                                                     full_range=fmt.full_range)
-        encoder = subprocess.Popen(ffmpeg.resolved(argv), stdin=subprocess.PIPE, stderr=enc_err)
+
+    with encode_frames(out_video, argv_for, "encoding the video without subtitles") as write:
         decoder = FrameDecoder(Path(video), fmt, pix_fmt, "subtitle removal")
         try:
-            assert encoder.stdin is not None
             for index, buf in enumerate(decoder):
                 total += 1
                 k = int(active[index]) if index < len(active) else -1
@@ -272,10 +269,7 @@ def remove_subtitles(video: Path, band: SubtitleBand, events: list[OcrEvent], ou
                     else:
                         fill_box(planes, plans[k], fmt.shift, fmt.full_range)
                     changed += 1
-                encoder.stdin.write(buf)
-        except BrokenPipeError:
-            pass
+                write(buf)
         finally:
             decoder.close()
-            ffmpeg.close_encoder(encoder, enc_err, "encoding the video without subtitles")
     return RemovalResult(total, changed, len(plans), mode, round(time.monotonic() - started, 3))

@@ -21,8 +21,6 @@ Assumes constant frame rate (the output is written at the source's average rate)
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +29,7 @@ import numpy as np
 
 from .. import ffmpeg
 from ..errors import InputError
-from ..fsutil import atomic_path
-from ..rawvideo import FrameDecoder, FrameFormat, probe_frame_format
+from ..rawvideo import FrameDecoder, FrameFormat, encode_frames, probe_frame_format
 from .audio import mel_windows, melspectrogram
 from .blend import align_box, crop_bgr, frame_to_rgb, generator_input, paste
 from .faces import DETECTORS, FaceDetector, Track, TrackOptions, default_detector, luma_histogram, shot_cuts, track
@@ -206,11 +203,11 @@ def _render(video: Path, out_video: Path, fmt: FrameFormat, pix_fmt: str, info: 
     import torch
 
     changed = 0
-    with atomic_path(out_video) as tmp, tempfile.TemporaryFile() as enc_err:
-        argv = ffmpeg.encode_raw_video_argv(tmp, width=fmt.width, height=fmt.height, pix_fmt=pix_fmt,
-                                            fps_num=info.fps_num, fps_den=info.fps_den,
-                                            full_range=fmt.full_range)
-        encoder = subprocess.Popen(ffmpeg.resolved(argv), stdin=subprocess.PIPE, stderr=enc_err)
+    def argv_for(tmp: Path) -> list[str]:
+        return ffmpeg.encode_raw_video_argv(tmp, width=fmt.width, height=fmt.height, pix_fmt=pix_fmt,
+                                            fps_num=info.fps_num, fps_den=info.fps_den, full_range=fmt.full_range)
+
+    with encode_frames(out_video, argv_for, "encoding the lip-synced video") as write:
         queue: list[tuple[int, bytearray]] = []
         pending = 0
 
@@ -228,9 +225,8 @@ def _render(video: Path, out_video: Path, fmt: FrameFormat, pix_fmt: str, info: 
                 for (i, buf), box, gen in zip(jobs, boxes, generated):
                     if paste(fmt.planes(buf), box, gen, fmt):
                         changed += 1
-            assert encoder.stdin is not None
             for _, buf in queue:
-                encoder.stdin.write(buf)
+                write(buf)
             queue.clear()
             pending = 0
 
@@ -245,9 +241,6 @@ def _render(video: Path, out_video: Path, fmt: FrameFormat, pix_fmt: str, info: 
                 if pending >= batch_size or (pending == 0 and len(queue) >= 8) or len(queue) >= 4 * batch_size:
                     flush()
             flush()
-        except BrokenPipeError:
-            pass
         finally:
             decoder.close()
-            ffmpeg.close_encoder(encoder, enc_err, "encoding the lip-synced video")
     return changed
