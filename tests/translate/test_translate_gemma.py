@@ -93,3 +93,20 @@ def test_gemma_follows_market_rules_for_money_and_slang():
     assert not any(p.startswith(("currency", "idiom")) for r in results for p in r.problems)
     en = translate_lines(TranslationRequest(lines[1:], get_locale("en-US"), GLOSSARY), ["gemma"])
     assert "promise" in en[0].text.lower(), en[0].text
+
+
+@pytest.mark.parametrize("tag", ["en-US", "es-MX"])
+def test_batched_first_tries_decode_what_line_by_line_greedy_decoding_gives(tag):
+    from localize.translate.gemma import GemmaTranslator, _script_key
+
+    # Lines of different lengths, so the batch is padded and rows stop at different steps.
+    lines = ["林晓，你被开除了。", "顾总，这份合同您今天必须签，不然明天就来不及了。", "我不需要你的同情。", "走！"]
+    request = TranslationRequest(lines, get_locale(tag), GLOSSARY)
+    translator = GemmaTranslator()
+    prefix, terms, script = translator._prefix(request), request.terms(), _script_key(request)
+    suffixes = [translator._suffix(request, i, terms, None) for i in range(len(lines))]
+    limits = [translator._budget_tokens(request, i) for i in range(len(lines))]
+    one_by_one = [translator._generate(prefix, s, script, m, attempt=1)[0] for s, m in zip(suffixes, limits)]
+    together = translator._greedy_batch(prefix, suffixes, script, limits)
+    assert [t.split("\n")[0].strip() for t in together] == [t.split("\n")[0].strip() for t in one_by_one]
+    assert all(t.strip() for t in together)

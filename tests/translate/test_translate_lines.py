@@ -48,6 +48,18 @@ class CrashesOnOne(Translator):
         return {i: "You must sign it." for i in indices}
 
 
+class CrashesOnOneInABatch(CrashesOnOne):
+    """The same, taking several lines per call: the batch fails as a whole, then goes line by line."""
+
+    name = "test-crash-one-batched"
+    batch_size = 8
+    calls: list[list[int]] = []
+
+    def translate(self, request, indices, feedback):
+        self.calls.append(list(indices))
+        return super().translate(request, indices, feedback)
+
+
 class ModelMissing(Translator):
     name = "test-model-missing"
 
@@ -55,7 +67,7 @@ class ModelMissing(Translator):
         raise ModelError("test model is not installed")
 
 
-for _cls in (Raises, EchoesSource, CrashesOnOne, ModelMissing):
+for _cls in (Raises, EchoesSource, CrashesOnOne, CrashesOnOneInABatch, ModelMissing):
     if _cls.name not in TRANSLATORS.names():
         TRANSLATORS.register(_cls.name)(_cls)
 
@@ -91,6 +103,15 @@ def test_one_crashing_line_does_not_stop_the_others():
         assert r.text == "Mr. Gu, you must sign it."
         assert r.attempts == 3
         assert any(p.startswith("glossary-forced") for p in r.problems)
+
+
+def test_a_batch_that_crashes_on_one_line_is_retried_line_by_line():
+    lines = ["顾总，您必须签。", "炸了", "顾总，您必须签。"]
+    CrashesOnOneInABatch.calls.clear()
+    results = translate_lines(request(lines), ["test-crash-one-batched"])
+    assert CrashesOnOneInABatch.calls[:4] == [[0, 1, 2], [0], [1], [2]]
+    assert results[1].text == "" and results[1].problems[0].startswith("error: test-crash-one-batched failed")
+    assert results[0].text == results[2].text == "Mr. Gu, you must sign it."
 
 
 def test_unusable_backends_raise_only_when_nothing_ran():

@@ -106,6 +106,9 @@ class Translator(ABC):
     """A translation backend. One module per backend, registered in :data:`TRANSLATORS`."""
 
     name: str = "base"
+    # How many lines one call may take. Batching is what makes a local model fast on a CPU (one
+    # pass over the weights serves every line) and saves an endpoint round trips; 1 = line by line.
+    batch_size: int = 1
 
     @abstractmethod
     def translate(self, request: TranslationRequest, indices: list[int], feedback: dict[int, str]) -> dict[int, str]:
@@ -133,18 +136,28 @@ class _Best:
     notes: list[str] = field(default_factory=list)  # what the rules changed (not problems: they do not rank)
 
 
-def _call(backend: Translator, request: TranslationRequest, index: int,
-          feedback: dict[int, str]) -> tuple[str | None, str | None, float]:
-    """Run one backend on one line; returns (text, error, seconds). Only a LocalizeError escapes."""
+def _call(backend: Translator, request: TranslationRequest, indices: list[int],
+          feedback: dict[int, str]) -> dict[int, tuple[str | None, str | None, float]]:
+    """Run one backend on some lines; (text, error, seconds) per line. Only a LocalizeError escapes.
+
+    A batch's time is shared evenly among its lines. When a batch fails, its lines are
+    tried one by one, so one line the backend chokes on does not fail the others.
+    """
     started = time.perf_counter()
     try:
-        text = backend.translate(request, [index], {index: feedback[index]} if index in feedback else {}).get(index)
-        return text, None, time.perf_counter() - started
+        texts = backend.translate(request, indices, {i: feedback[i] for i in indices if i in feedback})
+        share = (time.perf_counter() - started) / len(indices)
+        return {i: (texts.get(i), None, share) for i in indices}
     except LocalizeError:
         raise
     except Exception as exc:  # noqa: BLE001 - one bad line must not stop the episode
-        log.warning("%s failed on line %d: %s: %s", backend.name, index, type(exc).__name__, exc)
-        return None, f"error: {backend.name} failed: {type(exc).__name__}: {exc}", time.perf_counter() - started
+        if len(indices) > 1:
+            log.warning("%s failed on a batch of %d lines (%s); trying them one by one", backend.name,
+                        len(indices), type(exc).__name__)
+            return {i: result for i in indices for result in _call(backend, request, [i], feedback).values()}
+        log.warning("%s failed on line %d: %s: %s", backend.name, indices[0], type(exc).__name__, exc)
+        return {indices[0]: (None, f"error: {backend.name} failed: {type(exc).__name__}: {exc}",
+                             time.perf_counter() - started)}
 
 
 def _feedback(problems: list[str], budget: int | None) -> str:
@@ -213,37 +226,40 @@ def translate_lines(request: TranslationRequest, backends: Sequence[str] = ("gem
             if not pending:
                 break
             still: list[int] = []
-            for position, i in enumerate(pending):
+            for first in range(0, len(pending), max(1, backend.batch_size)):
+                batch = pending[first:first + max(1, backend.batch_size)]
                 try:
-                    text, error, spent = _call(backend, request, i, feedback)
+                    answers = _call(backend, request, batch, feedback)
                 except LocalizeError as exc:
                     log.warning("translation backend %s failed: %s", name, exc)
                     unusable.append(exc)
-                    still.extend(pending[position:])  # the next backend takes over from this line
+                    still.extend(pending[first:])  # the next backend takes over from this batch
                     broken = True
                     break
-                attempts[i] += 1
-                seconds[i] += spent
-                notes: list[str] = []
-                if isinstance(text, str) and text.strip():
-                    text = " ".join(text.split())
-                    problems = request.check(i, text, terms)
-                    # The rules first: they cost nothing, a model retry costs seconds.
-                    text, problems, notes = condense_line(request, i, text, problems, terms)
-                else:
-                    text = ""
-                    problems = [error or f"empty: {name} gave no usable output"]
-                if best[i].backend == "none" or severity(problems) < severity(best[i].problems):
-                    best[i] = _Best(text=text, backend=name, problems=problems, notes=notes)
-                if not problems:
-                    continue
-                if all(code_of(p) == "over-budget" for p in problems):
-                    if shortened[i] >= shorten_retries:
-                        handed_on.append(i)
+                for i in batch:
+                    text, error, spent = answers[i]
+                    attempts[i] += 1
+                    seconds[i] += spent
+                    notes: list[str] = []
+                    if isinstance(text, str) and text.strip():
+                        text = " ".join(text.split())
+                        problems = request.check(i, text, terms)
+                        # The rules first: they cost nothing, a model retry costs seconds.
+                        text, problems, notes = condense_line(request, i, text, problems, terms)
+                    else:
+                        text = ""
+                        problems = [error or f"empty: {name} gave no usable output"]
+                    if best[i].backend == "none" or severity(problems) < severity(best[i].problems):
+                        best[i] = _Best(text=text, backend=name, problems=problems, notes=notes)
+                    if not problems:
                         continue
-                    shortened[i] += 1
-                feedback[i] = _feedback(problems, request.budget(i))
-                still.append(i)
+                    if all(code_of(p) == "over-budget" for p in problems):
+                        if shortened[i] >= shorten_retries:
+                            handed_on.append(i)
+                            continue
+                        shortened[i] += 1
+                    feedback[i] = _feedback(problems, request.budget(i))
+                    still.append(i)
             pending = still
             if broken:
                 break

@@ -230,6 +230,7 @@ def unload() -> None:
     """Free the process-wide Gemma model (the next translation loads it again)."""
     _load.cache_clear()
     _banned_ids.cache_clear()
+    _output_head.cache_clear()
     _prefix_cache.cache_clear()
     gc.collect()
 
@@ -259,6 +260,24 @@ def _banned_ids(script: str) -> Any:
         if idx < size and any(ch.isalpha() and _script_of(ch) not in allowed for ch in tok.replace("▁", " ")):
             mask[idx] = True
     return mask
+
+
+@functools.lru_cache(maxsize=8)
+def _output_head(script: str | None) -> tuple[Any, Any]:
+    """(vocabulary ids, output weight rows) of the tokens the target may use; ids None = the whole vocabulary.
+
+    The 262k-token output projection is about two thirds of this model's work per token.
+    Scoring only the tokens :func:`_banned_ids` leaves allowed gives exactly the argmax of
+    the masked full projection, at a fraction of the cost.
+    """
+    import torch
+
+    loaded = _load(*_settings())
+    weight = loaded.model.get_output_embeddings().weight
+    if script not in _ALLOWED_SCRIPTS:
+        return None, weight
+    allowed = torch.nonzero(~_banned_ids(script), as_tuple=True)[0]
+    return allowed, weight.index_select(0, allowed).contiguous()
 
 
 def _settings() -> tuple[str, str, int]:
@@ -368,13 +387,18 @@ class GemmaTranslator(Translator):
     candidates in one beam search (no length normalisation, so shorter wordings
     rank higher) and returns the most likely one that passes the checks after the
     rule-based condensing; greedy re-rolls rarely came out shorter.
+
+    First tries are decoded ``batch_size`` lines at a time, scoring only the tokens the
+    target's script allows: the same greedy output as line by line (checked by a test),
+    at about a quarter of the time on 2 cores (32 eval lines: 29.2 s -> 6.6 s).
     """
 
     name = "gemma"
 
     def __init__(self, context: int = 0, substitute: bool = True, digits: bool = True,
-                 max_new_tokens: int = 64, shorten_beams: int = 6) -> None:
+                 max_new_tokens: int = 64, shorten_beams: int = 6, batch_size: int = 16) -> None:
         self.context = context
+        self.batch_size = max(1, batch_size)
         self.shorten_beams = max(1, shorten_beams)
         self.substitute = substitute
         self.digits = digits
@@ -461,6 +485,55 @@ class GemmaTranslator(Translator):
             rows = [row for row in rows if stops & set(row.tolist())]
         return [loaded.tokenizer.decode(row, skip_special_tokens=True) for row in rows]
 
+    def _greedy_batch(self, prefix: str, suffixes: list[str], script: str | None, max_new: list[int]) -> list[str]:
+        """Greedy continuations of ``prefix + suffix`` for several lines at once.
+
+        One decode step for the whole batch reads the weights once, which is what a
+        token costs on a CPU; one line at a time, each step re-read them for one row.
+        Suffixes are left-padded after the shared prefix cache (padding masked out,
+        positions counted without it), and a row leaves the batch when it stops.
+        The result is the same greedy decode :meth:`_generate` gives, line by line.
+        """
+        import torch
+
+        loaded = _load(*_settings())
+        prefix_ids, prefix_cache = _prefix_cache(prefix)
+        allowed, weight = _output_head(script)
+        rows = [loaded.tokenizer(s, add_special_tokens=False).input_ids for s in suffixes]
+        count, width, start = len(rows), max(map(len, rows)), prefix_ids.shape[1]
+        ids = torch.full((count, width), loaded.tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((count, start + width), dtype=torch.long)
+        mask[:, :start] = 1
+        for b, row in enumerate(rows):
+            ids[b, width - len(row):] = torch.tensor(row)
+            mask[b, start + width - len(row):] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, start:]
+        cache = copy.deepcopy(prefix_cache)
+        cache.batch_repeat_interleave(count)
+        stops = torch.tensor(loaded.stop_ids)
+        limits = torch.tensor(max_new)
+        live = torch.arange(count)  # which original rows are still in the batch
+        tokens: list[list[int]] = [[] for _ in range(count)]
+        with torch.inference_mode():
+            for step in range(max(max_new)):
+                hidden = loaded.model.model(input_ids=ids, attention_mask=mask, position_ids=positions,
+                                            past_key_values=cache, use_cache=True).last_hidden_state[:, -1]
+                best = (hidden @ weight.T).argmax(-1)
+                chosen = allowed[best] if allowed is not None else best
+                finished = torch.isin(chosen, stops) | (step + 1 >= limits[live])
+                for b, token in zip(live.tolist(), chosen.tolist()):
+                    tokens[b].append(token)
+                keep = torch.nonzero(~finished, as_tuple=True)[0]
+                if keep.numel() == 0:
+                    break
+                if keep.numel() < live.numel():
+                    cache.batch_select_indices(keep)
+                    live, chosen, mask, positions = live[keep], chosen[keep], mask[keep], positions[keep]
+                ids = chosen[:, None]
+                mask = torch.cat([mask, torch.ones((live.numel(), 1), dtype=torch.long)], dim=1)
+                positions = positions[:, -1:] + 1
+        return [loaded.tokenizer.decode(row, skip_special_tokens=True) for row in tokens]
+
     def _budget_tokens(self, request: TranslationRequest, index: int) -> int:
         # Latin-script lines run about 4 characters a token. Half the budget in tokens plus slack
         # lets a slightly long line finish, so the length check, not a mid-word cut, judges it.
@@ -472,7 +545,11 @@ class GemmaTranslator(Translator):
         return max(12, limit)
 
     def translate(self, request: TranslationRequest, indices: list[int], feedback: dict[int, str]) -> dict[int, str]:
-        """Translate the given lines in order; a line with feedback is retried with a note and other decoding."""
+        """Translate the given lines; a line with feedback is retried with a note and other decoding.
+
+        First tries are decoded together, ``batch_size`` lines at a time (one at a time when
+        earlier translations go into the prompt as ``context``); retries go one by one.
+        """
         if id(request) != self._request_id:
             self._request_id, self._done, self._tries = id(request), {}, {}
         prefix = self._prefix(request)
@@ -480,27 +557,35 @@ class GemmaTranslator(Translator):
         script = _script_key(request)
         shot_targets = {t.casefold() for t in _SHOT_TARGETS[self._language(request)]}
         out: dict[int, str] = {}
-        for index in indices:
-            source = request.lines[index].strip()
-            if not source:
-                continue
+
+        def keep(index: int, raws: list[str]) -> None:
+            texts = [t for t in dict.fromkeys(_clean(raw) for raw in raws) if t and t.casefold() not in shot_targets]
+            if not texts:
+                log.debug("gemma gave nothing new for line %d: %r", index, raws)
+                return
+            out[index] = self._done[index] = self._pick(request, index, texts, terms) if len(texts) > 1 else texts[0]
+
+        wanted = [i for i in indices if request.lines[i].strip()]
+        for index in wanted:
             self._tries[index] = self._tries.get(index, 0) + 1
-            attempt = self._tries[index]
+        together = [i for i in wanted if self._tries[i] == 1 and i not in feedback] if not self.context else []
+        for first in range(0, len(together), self.batch_size):
+            chunk = together[first:first + self.batch_size]
+            raws = self._greedy_batch(prefix, [self._suffix(request, i, terms, None) for i in chunk], script,
+                                      [self._budget_tokens(request, i) for i in chunk])
+            for index, raw in zip(chunk, raws):
+                keep(index, [raw])
+        for index in wanted:
+            if index in together:
+                continue
             note = feedback.get(index)
             shorten = bool(note and request.budget(index) and ("over-budget" in note or "too-long" in note))
             max_new = self._budget_tokens(request, index)
             if shorten and request.locale.script == "latin":
                 # About 4 characters a token: a beam running far past the budget is not wanted.
                 max_new = min(max_new, request.budget(index) // 3 + 6)
-            raws = self._generate(prefix, self._suffix(request, index, terms, note), script, max_new, attempt,
-                                  beams=self.shorten_beams if shorten else 1)
-            texts = [t for t in dict.fromkeys(_clean(raw) for raw in raws) if t and t.casefold() not in shot_targets]
-            if not texts:
-                log.debug("gemma gave nothing new for line %d: %r", index, raws)
-                continue
-            text = self._pick(request, index, texts, terms) if len(texts) > 1 else texts[0]
-            out[index] = text
-            self._done[index] = text
+            keep(index, self._generate(prefix, self._suffix(request, index, terms, note), script, max_new,
+                                       self._tries[index], beams=self.shorten_beams if shorten else 1))
         return out
 
     @staticmethod

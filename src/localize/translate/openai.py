@@ -31,6 +31,7 @@ class OpenAITranslator(Translator):
     """Translate through ``POST {base_url}/chat/completions`` in JSON mode."""
 
     name = "openai"
+    batch_size = 8  # lines per request: fewer round trips, and the lines give each other context
 
     def __init__(self, base_url: str | None = None, model: str | None = None, api_key: str | None = None,
                  timeout: float = 120.0, json_mode: bool = True, max_tokens: int = 512) -> None:

@@ -53,6 +53,7 @@ class Seq2SeqTranslator(Translator):
     """Beam-search translation with a local encoder-decoder model."""
 
     name = "seq2seq"
+    batch_size = 16
 
     def __init__(self, model_dir: str | Path | None = None, num_beams: int = 4, max_new_tokens: int = 96,
                  threads: int = 2) -> None:
