@@ -37,7 +37,7 @@ from .workdir import WorkDir
 if TYPE_CHECKING:
     from .delivery.profiles import ExportProfile
 
-SYNTH_VERSION = "3"
+SYNTH_VERSION = "4"
 
 
 @dataclass(frozen=True)
@@ -276,13 +276,14 @@ def synthesize(analysis: Analysis, locale: Locale, segments: list[Segment], opti
             clip_dir.mkdir(exist_ok=True)
             lines = []
             prev_end = 0  # where the previous clip really ends, borrowed time included
+            pace = tts.SpeakingPace()
             for index, segment in enumerate(progress(iterable=segments, desc=f"voice {locale.tag}", unit="line")):
                 next_start = segments[index + 1].start_ms if index + 1 < len(segments) else \
                     analysis.ingest.media.duration_ms
                 slot = tts.plan_slot(segment.start_ms, segment.end_ms, prev_end,
                                      min(next_start, analysis.ingest.media.duration_ms))
                 voice = voices[segment.speaker]
-                fitted = tts.fit_to_slot(backend, segment.text, voice, locale, slot)
+                fitted = tts.fit_to_slot(backend, segment.text, voice, locale, slot, pace=pace)
                 if matching and cast.profiles.get(segment.speaker):  # toward the actor; same length
                     fitted.speech = match_voice(fitted.speech, cast.profiles[segment.speaker])
                 prev_end = fitted.start_ms + fitted.duration_ms

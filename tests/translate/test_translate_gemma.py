@@ -106,7 +106,11 @@ def test_batched_first_tries_decode_what_line_by_line_greedy_decoding_gives(tag)
     prefix, terms, script = translator._prefix(request), request.terms(), _script_key(request)
     suffixes = [translator._suffix(request, i, terms, None) for i in range(len(lines))]
     limits = [translator._budget_tokens(request, i) for i in range(len(lines))]
-    one_by_one = [translator._generate(prefix, s, script, m, attempt=1)[0] for s, m in zip(suffixes, limits)]
+    one_by_one = [translator._generate(prefix, [s], script, [m], attempt=1)[0][0] for s, m in zip(suffixes, limits)]
     together = translator._greedy_batch(prefix, suffixes, script, limits)
     assert [t.split("\n")[0].strip() for t in together] == [t.split("\n")[0].strip() for t in one_by_one]
     assert all(t.strip() for t in together)
+    # Retries batch through generate(): the padding between prefix and line changes nothing there either.
+    notes = [translator._suffix(request, i, terms, "say it shorter") for i in range(len(lines))]
+    alone = [translator._generate(prefix, [s], script, [m], attempt=2)[0] for s, m in zip(notes, limits)]
+    assert translator._generate(prefix, notes, script, limits, attempt=2) == alone

@@ -7,7 +7,7 @@ import pytest
 
 from localize.errors import ConfigError
 from localize.locales import get_locale
-from localize.tts import VOICES, Slot, Voice, fit_to_slot, pitch_shift, plan_slot, time_stretch
+from localize.tts import VOICES, Slot, SpeakingPace, Voice, fit_to_slot, pitch_shift, plan_slot, time_stretch
 from localize.tts.fit import MAX_SPEED, MAX_STRETCH
 
 RATE = 24000
@@ -90,6 +90,40 @@ def test_fit_reports_lines_that_cannot_fit(espeak_line):
     assert (fitted.speed, fitted.stretch, fitted.fits) == (MAX_SPEED, MAX_STRETCH, False)
     assert fitted.duration_ms > slot
     assert fitted.duration_ms == fitted.speech.duration_ms
+
+
+class CountingBackend:
+    """The real backend, counting its synthesis calls and their speeds."""
+
+    def __init__(self, backend):
+        self.backend, self.speeds = backend, []
+
+    def synthesize(self, text, voice, locale, speed=1.0):
+        self.speeds.append(round(speed, 3))
+        return self.backend.synthesize(text, voice, locale, speed=speed)
+
+
+def test_a_learnt_pace_skips_the_measuring_pass_on_a_long_line(espeak_line):
+    backend, locale, voice, text, natural = espeak_line
+    slot = int(natural * 0.85)
+    plain = CountingBackend(backend)
+    fit_to_slot(plain, text, voice, locale, slot)
+    assert plain.speeds[0] == 1.0 and len(plain.speeds) >= 2  # measured at 1.0, then spoken faster
+
+    pace = SpeakingPace()
+    short = "Aku pulang sekarang."
+    counted = CountingBackend(backend)
+    fit_to_slot(counted, short, voice, locale, 10_000, pace=pace)  # teaches the pace; fits at 1.0
+    assert counted.speeds == [1.0]
+    predicted = pace.predict_ms(voice, text)
+    assert abs(predicted - natural) < 0.25 * natural
+    counted.speeds.clear()
+    fitted = fit_to_slot(counted, text, voice, locale, slot, pace=pace)
+    assert counted.speeds[0] > 1.0 and len(counted.speeds) < len(plain.speeds)
+    assert fitted.fits and fitted.duration_ms <= slot and fitted.speed <= MAX_SPEED
+    # A line that fits still goes at natural speed.
+    counted.speeds.clear()
+    assert fit_to_slot(counted, text, voice, locale, natural + 500, pace=pace).speed == 1.0
 
 
 def test_fit_rejects_empty_slot(espeak_line):

@@ -304,6 +304,25 @@ def _prefix_cache(prefix: str) -> tuple[Any, Any]:
     return ids, out.past_key_values
 
 
+def _left_padded(tokenizer: Any, suffixes: list[str], prefix_len: int) -> tuple[Any, Any]:
+    """Suffix token ids left-padded to one width, and the attention mask over prefix + suffix.
+
+    The padding sits between the shared prefix and each suffix; masked out, it changes
+    nothing (positions are counted from the mask), so a batch decodes what each line would alone.
+    """
+    import torch
+
+    rows = [tokenizer(s, add_special_tokens=False).input_ids for s in suffixes]
+    width = max(map(len, rows))
+    ids = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), prefix_len + width), dtype=torch.long)
+    mask[:, :prefix_len] = 1
+    for b, row in enumerate(rows):
+        ids[b, width - len(row):] = torch.tensor(row)
+        mask[b, prefix_len + width - len(row):] = 1
+    return ids, mask
+
+
 def _substitute(text: str, names: dict[str, str]) -> str:
     # Longest first, so 顾晨 is replaced before a shorter 顾 could split it.
     for term in sorted(names, key=len, reverse=True):
@@ -443,31 +462,35 @@ class GemmaTranslator(Translator):
         return "".join(parts)
 
     # -- decoding -----------------------------------------------------------------------------
-    def _generate(self, prefix: str, suffix: str, script: str | None, max_new: int, attempt: int,
-                  beams: int = 1) -> list[str]:
-        """Decode the continuation of ``prefix + suffix``; with ``beams`` > 1, that many candidates, best first."""
+    def _generate(self, prefix: str, suffixes: list[str], script: str | None, max_new: list[int], attempt: int,
+                  beams: int = 1) -> list[list[str]]:
+        """Decode the continuations of ``prefix + suffix`` for each suffix in one batch.
+
+        Returns each line's candidates: one, or with ``beams`` > 1 up to that many, best
+        first (only those that finished within the line's ``max_new`` tokens).
+        """
         import torch
         from transformers import LogitsProcessor, LogitsProcessorList
 
         loaded = _load(*_settings())
         prefix_ids, cache = _prefix_cache(prefix)
-        suffix_ids = loaded.tokenizer(suffix, add_special_tokens=False, return_tensors="pt").input_ids
-        ids = torch.cat([prefix_ids, suffix_ids], dim=1)
+        suffix_ids, mask = _left_padded(loaded.tokenizer, suffixes, prefix_ids.shape[1])
+        ids = torch.cat([prefix_ids.expand(len(suffixes), -1), suffix_ids], dim=1)
         processors = LogitsProcessorList()
         if script in _ALLOWED_SCRIPTS:
-            mask = _banned_ids(script)
+            banned = _banned_ids(script)
 
             class _Ban(LogitsProcessor):
                 def __call__(self, input_ids, scores):  # noqa: ANN001 - transformers' signature
-                    return scores.masked_fill(mask[: scores.shape[-1]], float("-inf"))
+                    return scores.masked_fill(banned[: scores.shape[-1]], float("-inf"))
 
             processors.append(_Ban())
         options: dict[str, Any] = {"do_sample": False}
         cache = copy.deepcopy(cache)
+        cache.batch_repeat_interleave(len(suffixes) * beams)  # generate() expands the ids, not a passed-in cache
         if beams > 1:  # the shorten retry: several whole candidates in one batched decode
             # A raw log-probability sum (no length normalisation) leans to the shorter wordings.
             options.update(num_beams=beams, num_return_sequences=beams, length_penalty=0.0, early_stopping=True)
-            cache.batch_repeat_interleave(beams)  # generate() expands the ids, not a passed-in cache
         elif attempt == 2:  # the retry: still greedy, but pushed off the loop it may have fallen into
             options.update(repetition_penalty=1.3, no_repeat_ngram_size=3)
         elif attempt >= 3:  # then sample, seeded so runs stay reproducible
@@ -476,14 +499,21 @@ class GemmaTranslator(Translator):
         with torch.random.fork_rng(devices=[]), torch.inference_mode():
             torch.manual_seed(1234 + attempt)
             out = loaded.model.generate(
-                input_ids=ids, attention_mask=torch.ones_like(ids), past_key_values=cache,
-                max_new_tokens=max_new, eos_token_id=loaded.stop_ids, pad_token_id=loaded.tokenizer.pad_token_id,
+                input_ids=ids, attention_mask=mask, past_key_values=cache, max_new_tokens=max(max_new),
+                eos_token_id=loaded.stop_ids, pad_token_id=loaded.tokenizer.pad_token_id,
                 logits_processor=processors, **options)
-        rows = [row[ids.shape[1]:] for row in out]
-        if beams > 1:  # a candidate cut off by max_new would be a line cut mid-word: only finished ones count
-            stops = set(loaded.stop_ids)
-            rows = [row for row in rows if stops & set(row.tolist())]
-        return [loaded.tokenizer.decode(row, skip_special_tokens=True) for row in rows]
+        stops = set(loaded.stop_ids)
+        candidates: list[list[str]] = []
+        for line, limit in enumerate(max_new):
+            texts = []
+            for row in out[line * beams:(line + 1) * beams]:
+                tokens = row[ids.shape[1]:].tolist()
+                end = next((k for k, token in enumerate(tokens) if token in stops), None)
+                if beams > 1 and (end is None or end >= limit):
+                    continue  # a candidate cut off by max_new would be a line cut mid-word
+                texts.append(loaded.tokenizer.decode(tokens[:limit], skip_special_tokens=True))
+            candidates.append(texts)
+        return candidates
 
     def _greedy_batch(self, prefix: str, suffixes: list[str], script: str | None, max_new: list[int]) -> list[str]:
         """Greedy continuations of ``prefix + suffix`` for several lines at once.
@@ -499,15 +529,9 @@ class GemmaTranslator(Translator):
         loaded = _load(*_settings())
         prefix_ids, prefix_cache = _prefix_cache(prefix)
         allowed, weight = _output_head(script)
-        rows = [loaded.tokenizer(s, add_special_tokens=False).input_ids for s in suffixes]
-        count, width, start = len(rows), max(map(len, rows)), prefix_ids.shape[1]
-        ids = torch.full((count, width), loaded.tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((count, start + width), dtype=torch.long)
-        mask[:, :start] = 1
-        for b, row in enumerate(rows):
-            ids[b, width - len(row):] = torch.tensor(row)
-            mask[b, start + width - len(row):] = 1
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, start:]
+        ids, mask = _left_padded(loaded.tokenizer, suffixes, prefix_ids.shape[1])
+        count = len(suffixes)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, prefix_ids.shape[1]:]
         cache = copy.deepcopy(prefix_cache)
         cache.batch_repeat_interleave(count)
         stops = torch.tensor(loaded.stop_ids)
@@ -547,8 +571,9 @@ class GemmaTranslator(Translator):
     def translate(self, request: TranslationRequest, indices: list[int], feedback: dict[int, str]) -> dict[int, str]:
         """Translate the given lines; a line with feedback is retried with a note and other decoding.
 
-        First tries are decoded together, ``batch_size`` lines at a time (one at a time when
-        earlier translations go into the prompt as ``context``); retries go one by one.
+        Lines are decoded together, ``batch_size`` lines at a time (one at a time when
+        earlier translations go into the prompt as ``context``): first tries by
+        :meth:`_greedy_batch`, retries grouped by how they decode.
         """
         if id(request) != self._request_id:
             self._request_id, self._done, self._tries = id(request), {}, {}
@@ -575,17 +600,25 @@ class GemmaTranslator(Translator):
                                       [self._budget_tokens(request, i) for i in chunk])
             for index, raw in zip(chunk, raws):
                 keep(index, [raw])
+        # Retries, batched by how they decode: (attempt, shorten).
+        groups: dict[tuple[int, bool], list[int]] = {}
         for index in wanted:
-            if index in together:
-                continue
-            note = feedback.get(index)
-            shorten = bool(note and request.budget(index) and ("over-budget" in note or "too-long" in note))
-            max_new = self._budget_tokens(request, index)
-            if shorten and request.locale.script == "latin":
-                # About 4 characters a token: a beam running far past the budget is not wanted.
-                max_new = min(max_new, request.budget(index) // 3 + 6)
-            keep(index, self._generate(prefix, self._suffix(request, index, terms, note), script, max_new,
-                                       self._tries[index], beams=self.shorten_beams if shorten else 1))
+            if index not in together:
+                note = feedback.get(index)
+                shorten = bool(note and request.budget(index) and ("over-budget" in note or "too-long" in note))
+                groups.setdefault((min(self._tries[index], 3), shorten), []).append(index)
+        for (attempt, shorten), group in groups.items():
+            beams = self.shorten_beams if shorten else 1
+            size = 1 if self.context else max(1, self.batch_size // beams)
+            for first in range(0, len(group), size):
+                chunk = group[first:first + size]
+                limits = [self._budget_tokens(request, i) for i in chunk]
+                if shorten and request.locale.script == "latin":
+                    # About 4 characters a token: a beam running far past the budget is not wanted.
+                    limits = [min(limit, request.budget(i) // 3 + 6) for limit, i in zip(limits, chunk)]
+                suffixes = [self._suffix(request, i, terms, feedback.get(i)) for i in chunk]
+                for index, raws in zip(chunk, self._generate(prefix, suffixes, script, limits, attempt, beams)):
+                    keep(index, raws)
         return out
 
     @staticmethod

@@ -9,8 +9,8 @@ from . import espeak as _espeak  # noqa: F401  (registers "espeak")
 from . import kokoro as _kokoro  # noqa: F401  (registers "kokoro")
 from . import speecht5 as _speecht5  # noqa: F401  (registers "speecht5", the cloning backend)
 from .base import VOICES, Speech, Voice, VoiceBackend, assign_voices, backend_for
-from .fit import FittedLine, Slot, fit_to_slot, pitch_shift, plan_slot, time_stretch
+from .fit import FittedLine, Slot, SpeakingPace, fit_to_slot, pitch_shift, plan_slot, time_stretch
 from .speecht5 import CLONING_BACKENDS, CloningBackend
 
 __all__ = ["CLONING_BACKENDS", "VOICES", "CloningBackend", "FittedLine", "Speech", "Voice", "VoiceBackend",
-           "assign_voices", "backend_for", "Slot", "fit_to_slot", "pitch_shift", "plan_slot", "time_stretch"]
+           "assign_voices", "backend_for", "Slot", "SpeakingPace", "fit_to_slot", "pitch_shift", "plan_slot", "time_stretch"]
