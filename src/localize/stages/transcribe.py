@@ -132,10 +132,25 @@ class FasterWhisper(Transcriber):
         samples = decode_audio(str(audio), sampling_rate=16000)
         language, probability = self._check_language(model, samples, audio.name, options)
         chunks = speech_chunks(samples)
+        prompt = ZH_PROMPT if language == "zh" else None
+        segments = self._decode(model, samples, language, options, prompt, chunks, duration_ms)
+        if not segments and chunks and prompt:
+            # Seen on fast speech (an episode's actors at 1.6x): with the prompt, Whisper base rated
+            # every chunk as no speech, without it the lines came out. VAD heard speech, so try that.
+            segments = self._decode(model, samples, language, options, None, chunks, duration_ms)
+        for index, segment in enumerate(segments):
+            segment.id = index
+        if not segments:
+            raise SilentInputError(f"{audio.name}: no speech found; nothing to dub")
+        return Transcript(language=language, segments=segments, language_probability=probability)
+
+    @staticmethod
+    def _decode(model, samples, language: str, options: TranscribeOptions, prompt: str | None,
+                chunks: list[tuple[int, int]], duration_ms: int) -> list[Segment]:
         segments_iter, _info = model.transcribe(
             samples, language=language, beam_size=options.beam_size, word_timestamps=True,
             vad_filter=options.vad, vad_parameters={"min_silence_duration_ms": 300},
-            initial_prompt=ZH_PROMPT if language == "zh" else None, condition_on_previous_text=False)
+            initial_prompt=prompt, condition_on_previous_text=False)
         segments: list[Segment] = []
         with progress(total=duration_ms // 1000, desc="transcribe", unit="s") as bar:
             for raw in segments_iter:
@@ -145,11 +160,7 @@ class FasterWhisper(Transcriber):
                                   source_text=raw.text.strip(), words=words)
                 segments.extend(s for s in split_on_pauses(segment, chunks) if s.source_text)
                 bar.update(max(0, int(raw.end) - bar.n))
-        for index, segment in enumerate(segments):
-            segment.id = index
-        if not segments:
-            raise SilentInputError(f"{audio.name}: no speech found; nothing to dub")
-        return Transcript(language=language, segments=segments, language_probability=probability)
+        return segments
 
     @staticmethod
     def _check_language(model, samples, name: str, options: TranscribeOptions) -> tuple[str, float]:
