@@ -276,7 +276,7 @@ def synthesize(analysis: Analysis, locale: Locale, segments: list[Segment], opti
             clip_dir.mkdir(exist_ok=True)
             lines = []
             prev_end = 0  # where the previous clip really ends, borrowed time included
-            pace = tts.SpeakingPace()
+            pace = tts.SpeakingPace(locale.chars_per_second)
             for index, segment in enumerate(progress(iterable=segments, desc=f"voice {locale.tag}", unit="line")):
                 next_start = segments[index + 1].start_ms if index + 1 < len(segments) else \
                     analysis.ingest.media.duration_ms

@@ -124,6 +124,9 @@ def test_a_learnt_pace_skips_the_measuring_pass_on_a_long_line(espeak_line):
     # A line that fits still goes at natural speed.
     counted.speeds.clear()
     assert fit_to_slot(counted, text, voice, locale, natural + 500, pace=pace).speed == 1.0
+    # Before a voice has spoken, the language's speaking rate is the guess.
+    assert SpeakingPace().predict_ms(voice, text) is None
+    assert SpeakingPace(chars_per_second=15.5).predict_ms(voice, text) == round(1000 * len(text) / 15.5)
 
 
 def test_fit_rejects_empty_slot(espeak_line):

@@ -149,11 +149,13 @@ class SpeakingPace:
 
     :func:`fit_to_slot` uses it to start a line that will clearly be too long at the speed it
     will end up needing, instead of speaking it at 1.0 first and again faster: on a Spanish
-    episode 9 of 25 synthesis calls were such second tries. Until a voice has spoken a line
-    there is nothing to go on, and the line starts at 1.0.
+    episode 9 of 25 synthesis calls were such second tries. Before a voice has spoken,
+    ``chars_per_second`` (the language's speaking rate, :attr:`Locale.chars_per_second`)
+    is the guess; without it such a line starts at 1.0.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, chars_per_second: float | None = None) -> None:
+        self.chars_per_second = chars_per_second
         self._ms_per_unit: dict[Voice, list[float]] = {}
 
     def observe(self, voice: Voice, text: str, speed: float, duration_ms: int) -> None:
@@ -161,9 +163,13 @@ class SpeakingPace:
         self._ms_per_unit.setdefault(voice, []).append(duration_ms * speed / spoken_units(text))
 
     def predict_ms(self, voice: Voice, text: str) -> int | None:
-        """The expected length of ``text`` at speed 1.0; None before the voice has spoken."""
+        """The expected length of ``text`` at speed 1.0; None when there is nothing to go on."""
         seen = self._ms_per_unit.get(voice)
-        return round(float(np.median(seen)) * spoken_units(text)) if seen else None
+        if seen:
+            return round(float(np.median(seen)) * spoken_units(text))
+        if self.chars_per_second:
+            return round(1000 * len(" ".join(text.split())) / self.chars_per_second)
+        return None
 
 
 @dataclass
