@@ -37,7 +37,7 @@ from .workdir import WorkDir
 if TYPE_CHECKING:
     from .delivery.profiles import ExportProfile
 
-SYNTH_VERSION = "4"
+SYNTH_VERSION = "5"
 
 
 @dataclass(frozen=True)
