@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import ffmpeg
-from ..errors import ToolError
 from ..ffmpeg import MediaInfo, VideoEncoding
 from ..fsutil import atomic_path
 from ..locales import Locale
@@ -296,16 +295,12 @@ class PictureTask:
             raise
 
     def wait(self) -> Path:
-        """The encoded picture; raises :class:`ToolError` when ffmpeg failed."""
+        """The encoded picture; raises :class:`~localize.errors.ToolError` when ffmpeg failed."""
         if self._proc is not None:
-            if self._proc.wait() != 0:
-                last = "no message"
-                if self._stderr is not None:
-                    self._stderr.seek(0)
-                    last = (self._stderr.read().decode(errors="replace").strip().splitlines() or [last])[-1]
-                self.close()
-                raise ToolError(f"ffmpeg failed while {self.what}: {last}")
-            self.close()  # moves the finished file into place
+            try:
+                ffmpeg.close_encoder(self._proc, self._stderr, self.what)
+            finally:
+                self.close()  # moves a finished file into place, removes a failed one's
         return self.target
 
     def close(self) -> None:
@@ -381,13 +376,6 @@ def start_picture(job: ExportJob, plan: PicturePlan | None = None) -> PictureTas
     filters.append("setsar=1")
     return PictureTask(target, ffmpeg.video_only_argv(job.picture, target, video_filters=filters,
                                                       video_args=video_args), what)
-
-
-def shared_picture(job: ExportJob, plan: PicturePlan, video_args: list[str]) -> Path:
-    """The profile's picture, encoded once per source picture and kept in the work dir for later markets."""
-    task = start_picture(job, plan)
-    assert task is not None
-    return task.wait()
 
 
 def _export_mp4(job: ExportJob) -> dict:
