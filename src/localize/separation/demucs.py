@@ -124,13 +124,19 @@ def load_bag(path: Path) -> Any:
         raise ModelError(f"{path}: inconsistent Demucs bag ({_one_line(exc)}); {HOW_TO}") from None
 
 
-def load(path: Path | str | None) -> LoadedModel:
-    """Load a Demucs checkpoint or bag; every failure is a one-line :class:`ModelError`."""
+def model_path(path: Path | str | None) -> Path:
+    """The given checkpoint or bag path, expanded; a one-line :class:`ModelError` when none or missing."""
     if path is None or str(path) == "":
         raise ModelError(f"the demucs separator needs a model: {HOW_TO}")
     path = Path(path).expanduser()
     if not path.is_file():
         raise ModelError(f"{path}: Demucs model not found; {HOW_TO}")
+    return path
+
+
+def load(path: Path | str | None) -> LoadedModel:
+    """Load a Demucs checkpoint or bag; every failure is a one-line :class:`ModelError`."""
+    path = model_path(path)
     model = load_bag(path) if path.suffix.lower() in (".yaml", ".yml") else load_checkpoint(path)
     sources = tuple(str(name) for name in model.sources)
     voice = next((sources.index(name) for name in VOICE_SOURCES if name in sources), None)
@@ -186,11 +192,7 @@ class DemucsSeparator(Separator):
 
     def __init__(self, path: Path | str | None = None, chunk_s: float = 60.0, overlap_s: float = 2.0) -> None:
         # Checked now, so a bad path fails before ingest rather than after it; loaded on first use.
-        if path is None or str(path) == "":
-            raise ModelError(f"the demucs separator needs a model: {HOW_TO}")
-        if not Path(path).expanduser().is_file():
-            raise ModelError(f"{path}: Demucs model not found; {HOW_TO}")
-        self.path = Path(path).expanduser()
+        self.path = model_path(path)
         self.chunk_s = chunk_s
         self.overlap_s = overlap_s
         self._loaded: LoadedModel | None = None
