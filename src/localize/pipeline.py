@@ -253,10 +253,8 @@ def synthesize(analysis: Analysis, locale: Locale, segments: list[Segment], opti
     episode = Path(analysis.ingest.source)
     # The work dir is <out>/.localize-work/<episode> unless a work root was given.
     out_dir = Path(options.work_root) if options.work_root else work.root.parent.parent
-    # Voice matching (tts.convert) needs each actor's lines alone (a separated dialogue stem, not the
-    # mix that "none"/"file" leave there); a cloning backend speaks in their voice already.
-    matching = options.voice_match and not isinstance(backend, tts.CloningBackend) and \
-        not analysis.stems.bed_has_dialogue and analysis.stems.backend != "file"
+    # Voice matching (tts.convert) needs each actor's lines alone; a cloning backend speaks in their voice already.
+    matching = options.voice_match and not isinstance(backend, tts.CloningBackend) and analysis.stems.vocals_alone
     audio = cast_module.speaker_audio(work.path(analysis.stems.dialogue), analysis.transcript.segments) \
         if matching else None
     cast = cast_module.cast_episode(cast_module.cast_path(episode, out_dir), cast_module.series_of(episode),
@@ -335,8 +333,7 @@ def render_mix(analysis: Analysis, locale: Locale, synth: dict, options: Pipelin
         spans = [(s.start_ms, s.end_ms) for s in analysis.transcript.segments] if analysis.stems.bed_has_dialogue \
             else []
         extra = {}
-        # Only a real separator's dialogue stem holds the vocals alone ("none" and "file" give the mix there).
-        if options.mix.keep_nonverbal and not analysis.stems.bed_has_dialogue and analysis.stems.backend != "file":
+        if options.mix.keep_nonverbal and analysis.stems.vocals_alone:
             dubbed = [(s.start_ms, s.end_ms) for s in analysis.transcript.segments] + \
                 [(c.start_ms, c.start_ms + len(c.samples) * 1000 // c.rate) for c in clips]
             bed, extra["nonverbal_ms"] = mix_stage.add_nonverbal(bed, rate, dialogue, dialogue_rate, dubbed)

@@ -34,6 +34,12 @@ class Stems:
     backend: str
     bed_has_dialogue: bool
 
+    @property
+    def vocals_alone(self) -> bool:
+        """Whether ``dialogue`` holds the actors' voices alone (a real separator's stem), not the mix
+        that ``none`` and ``file`` leave there: voice matching and non-verbal vocals need that."""
+        return not self.bed_has_dialogue and self.backend != "file"
+
 
 class Separator:
     """Base class of separation backends."""
