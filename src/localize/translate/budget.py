@@ -20,7 +20,7 @@ from ..locales import Locale
 
 MIN_BUDGET_CHARS = 8      # even a 300 ms "嗯？" may be voiced as "What?"
 MAX_BORROW_MS = 500       # silence a line may run into, at most (the voice stage's MAX_BORROW_AFTER_MS)
-DEFAULT_GAP_MS = 150      # kept free before the next line (the pipeline's BORROW_GAP_MS)
+DEFAULT_GAP_MS = 150      # kept free before the next line (the voice stage's BORROW_GAP_MS)
 
 
 def slot_ms(start_ms: int, end_ms: int, next_start_ms: int | None, *, gap_ms: int = DEFAULT_GAP_MS,
