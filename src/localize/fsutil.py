@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +38,85 @@ def atomic_path(final: Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+class StagedOutputs:
+    """Outputs that appear together or not at all.
+
+    Each final path gets a stand-in under one hidden folder beside them (same relative place, same
+    name, so a manifest written there names its neighbours as they will be named). :meth:`commit`
+    moves them into place in the order they were asked for; a failure or an interrupt before or
+    during the moves leaves none of them under a final name.
+    """
+
+    def __init__(self, root: Path, label: str = "outputs") -> None:
+        self.root = Path(root)
+        self.label = label
+        self.folder: Path | None = None
+        self._finals: dict[Path, Path] = {}  # staged -> final, in the order asked for
+
+    def path(self, final: Path) -> Path:
+        """Where to write ``final`` now; paths outside the root are returned unchanged."""
+        final = Path(final)
+        try:
+            relative = final.relative_to(self.root)
+        except ValueError:
+            return final
+        if self.folder is None:
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+                self.folder = Path(tempfile.mkdtemp(prefix=f".{self.label}.", suffix=".part", dir=self.root))
+            except OSError as exc:
+                raise OutputError(f"cannot write to {self.root}: {exc.strerror or exc}") from None
+        staged = self.folder / relative
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        self._finals[staged] = final
+        return staged
+
+    def paths(self, finals: dict[str, Path]) -> dict[str, Path]:
+        return {role: self.path(final) for role, final in finals.items()}
+
+    def final(self, path: str | Path) -> Path:
+        """The final name of a staged path (any other path as it is)."""
+        return self._finals.get(Path(path), Path(path))
+
+    def commit(self) -> list[Path]:
+        """Move every staged file that was written into place; returns the final paths moved."""
+        moved: list[Path] = []
+        try:
+            for staged, final in self._finals.items():
+                if not staged.is_file():
+                    continue  # asked for, not written (an output the run did not make)
+                os.chmod(staged, 0o666 & ~_umask())
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staged, final)
+                moved.append(final)
+        except BaseException as exc:
+            for final in moved:  # half a set is no delivery
+                final.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise OutputError(f"cannot write to {self.root}: {exc.strerror or exc}") from None
+            raise
+        finally:
+            self.discard()
+        return moved
+
+    def discard(self) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+
+@contextlib.contextmanager
+def staged_outputs(root: Path, label: str = "outputs") -> Iterator[StagedOutputs]:
+    """A :class:`StagedOutputs` committed when the block succeeds, discarded when it raises."""
+    stage = StagedOutputs(root, label)
+    try:
+        yield stage
+    except BaseException:
+        stage.discard()
+        raise
+    stage.commit()
 
 
 def _umask() -> int:

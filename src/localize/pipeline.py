@@ -18,7 +18,7 @@ from . import __version__
 from .audio import read_wav, resample, to_mono, write_wav
 from .errors import OutputError
 from .ffmpeg import VideoEncoding
-from .fsutil import atomic_path, digest_of, file_digest, write_json_atomic
+from .fsutil import atomic_path, digest_of, file_digest, staged_outputs, write_json_atomic
 from .hardsubs import VERSION as HARDSUBS_VERSION
 from .hardsubs import HardsubAnalysis, HardsubOptions, analyse_hardsubs, fuse, remove_hardsubs
 from .locales import Locale, get_locale
@@ -408,7 +408,7 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
             "borrowed_ms": [by_id[seg.id].get("borrowed_before_ms", 0), by_id[seg.id].get("borrowed_after_ms", 0)],
             "energy_db": prosody.get(seg.id, {}).get("energy_db"), "gain_db": prosody.get(seg.id, {}).get("gain_db"),
         } for seg, tr in zip(segments, translations)],
-        "outputs": {name: str(p) for name, p in outputs.items() if p.exists() or name in ("video", "srt", "report")},
+        "outputs": {name: str(p) for name, p in outputs.items()},
     }
     write_json_atomic(path, report)
     return report
@@ -433,34 +433,49 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
     placement = subtitle_stage.Placement.from_band(band) if band is not None else None
     subtitle_stage.write_subtitles(cues, locale, width, height, ass, "ass", placement=placement)
 
-    job = export_stage.ExportJob(picture=analysis.picture, audio=work.path(f"mix.{locale.tag}.wav"), subtitles_ass=ass,
-                                 cues=cues, locale=locale, width=width, height=height,
-                                 title=f"{episode.stem} ({locale.tag})", video_out=outputs["video"],
-                                 srt_out=outputs["srt"], encoding=options.encoding, profile=profile, outputs=outputs,
-                                 series=episode.parent.name, episode=episode.stem, work_dir=work.root,
-                                 true_peak_db=options.mix.true_peak_db)
-    # Without lip-sync the picture is known now: x264 encodes it while Python voices and mixes.
-    picture_task = export_stage.start_picture(job) if options.lipsync_checkpoint is None else None
-    try:
-        synth, synth_key = synthesize(analysis, locale, segments, options, work, translate_key)
-        mixed, mix_key = render_mix(analysis, locale, synth, options, work, synth_key)
-        lipsync_result, picture = lipsync(analysis, locale, analysis.picture, mixed, segments, options, work,
-                                          mix_key)
-        job = dataclasses.replace(job, picture=picture, audio=work.path(mixed["mix"]),
-                                  picture_task=picture_task if picture == analysis.picture else None)
-        # Absolute output paths: a deleted or moved output forces a new render.
-        work.run(f"export.{locale.tag}", (export_stage.VERSION, mix_key, analysis.keys["ingest"], file_digest(ass),
-                                          str(picture), options.encoding, str(outputs["video"]),
-                                          *((profile.key(),) if profile else ())),
-                 lambda: export_stage.export(job), files=tuple(str(p) for p in export_stage.delivered_files(job)))
-    finally:
-        if picture_task is not None:
-            picture_task.close()  # keeps a finished picture for later runs, stops an unfinished one
-    if options.keep_stems:
-        separate_stage.copy_stem(work.path(analysis.stems.bed), outputs["bed"])
-        separate_stage.copy_stem(work.path(mixed["dub"]), outputs["dialogue"])
-    write_report(outputs["report"], episode, analysis, locale, segments, translations, synth, mixed, work,
-                 options, outputs, lipsync_result)
+    final_job = export_stage.ExportJob(
+        picture=analysis.picture, audio=work.path(f"mix.{locale.tag}.wav"), subtitles_ass=ass, cues=cues,
+        locale=locale, width=width, height=height, title=f"{episode.stem} ({locale.tag})", video_out=outputs["video"],
+        srt_out=outputs["srt"], encoding=options.encoding, profile=profile, outputs=outputs,
+        series=episode.parent.name, episode=episode.stem, work_dir=work.root, true_peak_db=options.mix.true_peak_db)
+    # The market's files are written under a hidden folder and appear together at the end, report last:
+    # an interrupted run leaves the previous set or nothing, never half of one. (An HLS package is
+    # its own unit: its renditions are added under the package's lock.)
+    package = outputs.get("hls")
+    with staged_outputs(out_dir, f"{episode.stem}.{locale.tag}") as stage:
+        staged = {role: path if package is not None and (path == package or package in path.parents)
+                  else stage.path(path) for role, path in outputs.items() if role != "report"}
+        staged["report"] = stage.path(outputs["report"])
+        job = dataclasses.replace(final_job, video_out=staged["video"], srt_out=staged["srt"], outputs=staged)
+        # Without lip-sync the picture is known now: x264 encodes it while Python voices and mixes.
+        picture_task = export_stage.start_picture(job) if options.lipsync_checkpoint is None else None
+        try:
+            synth, synth_key = synthesize(analysis, locale, segments, options, work, translate_key)
+            mixed, mix_key = render_mix(analysis, locale, synth, options, work, synth_key)
+            lipsync_result, picture = lipsync(analysis, locale, analysis.picture, mixed, segments, options, work,
+                                              mix_key)
+            job = dataclasses.replace(job, picture=picture, audio=work.path(mixed["mix"]),
+                                      picture_task=picture_task if picture == analysis.picture else None)
+
+            def export() -> dict:
+                made = export_stage.export(job)
+                return {role: str(stage.final(path)) for role, path in made.items()}
+
+            # Absolute output paths: a deleted or moved output forces a new render.
+            work.run(f"export.{locale.tag}", (export_stage.VERSION, mix_key, analysis.keys["ingest"],
+                                              file_digest(ass), str(picture), options.encoding,
+                                              str(outputs["video"]), *((profile.key(),) if profile else ())),
+                     export, files=tuple(str(p) for p in export_stage.delivered_files(final_job)))
+        finally:
+            if picture_task is not None:
+                picture_task.close()  # keeps a finished picture for later runs, stops an unfinished one
+        if options.keep_stems:
+            separate_stage.copy_stem(work.path(analysis.stems.bed), staged["bed"])
+            separate_stage.copy_stem(work.path(mixed["dub"]), staged["dialogue"])
+        listed = {role: outputs[role] for role in outputs
+                  if role in ("video", "srt", "report") or outputs[role].exists() or staged[role].exists()}
+        write_report(staged["report"], episode, analysis, locale, segments, translations, synth, mixed, work,
+                     options, listed, lipsync_result)
     return outputs["report"]
 
 

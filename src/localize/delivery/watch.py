@@ -369,10 +369,10 @@ class Watcher:
         """
         removed = 0
         watched = self.in_dir.resolve()
-        for path in self.out_dir.rglob(".*"):
+        for path in sorted(self.out_dir.rglob(".*"), key=lambda p: len(p.parts)):
             name = path.name
-            if ".part" not in name and ".old-" not in name:
-                continue
+            if ".part" not in name and ".old-" not in name or not os.path.lexists(path):
+                continue  # (a staging folder's contents went with it)
             if path.resolve() == watched or watched in path.resolve().parents:
                 continue
             try:
