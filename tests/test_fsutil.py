@@ -64,10 +64,15 @@ def test_failed_set_leaves_previous_files_and_no_staging(tmp_path):
             raise KeyboardInterrupt
     assert _visible(out) == ["ep.mp4"] and (out / "ep.mp4").read_text() == "previous"
     assert list(out.iterdir()) == [out / "ep.mp4"]
+    with staged_outputs(out) as stage:
+        stage.path(out / "ep.mp4").write_text("new")
+    assert list(out.iterdir()) == [out / "ep.mp4"] and (out / "ep.mp4").read_text() == "new"
 
 
-def test_interrupted_commit_takes_back_what_it_moved(tmp_path, monkeypatch):
+def test_interrupted_commit_puts_the_previous_files_back(tmp_path, monkeypatch):
     out = tmp_path / "out"
+    out.mkdir()
+    (out / "b.srt").write_text("previous")
     stage = StagedOutputs(out)
     for name in ("a.mp4", "b.srt", "c.json"):
         stage.path(out / name).write_text(name)
@@ -76,14 +81,14 @@ def test_interrupted_commit_takes_back_what_it_moved(tmp_path, monkeypatch):
 
     def interrupted_replace(src, dst):
         calls.append(dst)
-        if len(calls) == 3:
-            raise KeyboardInterrupt  # a signal between two renames
+        if len(calls) == 3:  # a.mp4 in place, the old b.srt set aside, the new one not yet in
+            raise KeyboardInterrupt
         real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", interrupted_replace)
     with pytest.raises(KeyboardInterrupt):
         stage.commit()
-    assert list(out.iterdir()) == []
+    assert [p.name for p in out.iterdir()] == ["b.srt"] and (out / "b.srt").read_text() == "previous"
 
 
 def test_paths_outside_the_root_are_not_staged_and_unwritable_root_is_one_error(tmp_path):

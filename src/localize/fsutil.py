@@ -46,7 +46,7 @@ class StagedOutputs:
     Each final path gets a stand-in under one hidden folder beside them (same relative place, same
     name, so a manifest written there names its neighbours as they will be named). :meth:`commit`
     moves them into place in the order they were asked for; a failure or an interrupt before or
-    during the moves leaves none of them under a final name.
+    during the moves leaves the files that were there before, as they were.
     """
 
     def __init__(self, root: Path, label: str = "outputs") -> None:
@@ -81,25 +81,36 @@ class StagedOutputs:
         return self._finals.get(Path(path), Path(path))
 
     def commit(self) -> list[Path]:
-        """Move every staged file that was written into place; returns the final paths moved."""
-        moved: list[Path] = []
+        """Move every staged file that was written into place; returns the final paths moved.
+
+        Files the set replaces are kept aside until the last move, so an interrupted commit puts
+        them back: the folder holds the previous set or the new one.
+        """
+        moved: list[tuple[Path, Path | None]] = []  # (final, where its previous file waits)
         try:
             for staged, final in self._finals.items():
                 if not staged.is_file():
                     continue  # asked for, not written (an output the run did not make)
                 os.chmod(staged, 0o666 & ~_umask())
                 final.parent.mkdir(parents=True, exist_ok=True)
+                previous = staged.with_name(f".{staged.name}.previous") if final.is_file() else None
+                moved.append((final, previous))  # first: a signal may land between any two lines
+                if previous is not None:
+                    os.replace(final, previous)
                 os.replace(staged, final)
-                moved.append(final)
         except BaseException as exc:
-            for final in moved:  # half a set is no delivery
-                final.unlink(missing_ok=True)
+            for final, previous in reversed(moved):  # half a set is no delivery
+                if previous is None:
+                    final.unlink(missing_ok=True)
+                elif previous.exists():
+                    os.replace(previous, final)
+                # else the previous file was never moved: it is still in place
             if isinstance(exc, OSError):
                 raise OutputError(f"cannot write to {self.root}: {exc.strerror or exc}") from None
             raise
         finally:
             self.discard()
-        return moved
+        return [final for final, _ in moved]
 
     def discard(self) -> None:
         if self.folder is not None:
