@@ -185,7 +185,7 @@ def test_watcher_process_survives_kill_9_without_duplicates_or_losses(warm_work,
         (inbox / "corrupt.mp4").write_bytes(os.urandom(300_000))
         copier = threading.Thread(target=_slow_copy, args=(short_episode.video, inbox / "ep02.mp4"))
         copier.start()
-        # Kill the watcher outright while it is writing ep01's video (its temporary file exists).
+        # Kill the watcher outright while ep01's outputs are being written (their hidden staging folder exists).
         deadline = time.monotonic() + 300
         while not any(p.name.startswith(".ep01.") and ".part" in p.name for p in out.glob(".*")):
             assert watcher.poll() is None, (tmp_path / "watch1.log").read_text()
