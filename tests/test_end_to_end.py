@@ -33,6 +33,10 @@ def test_outputs_follow_the_contract(sample_episode, first_run):
         assert (first_run / f"{stem}.en-US.{suffix}").is_file(), suffix
     leftovers = [p.name for p in first_run.iterdir() if ".part" in p.name]
     assert leftovers == []
+    # The report names the files where they ended up (they were written under a hidden staging folder).
+    report = json.loads((first_run / f"{stem}.en-US.json").read_text(encoding="utf-8"))
+    assert report["outputs"] == {role: str(first_run / f"{stem}.en-US.{suffix}") for role, suffix in (
+        ("video", "mp4"), ("srt", "srt"), ("report", "json"), ("bed", "bed.wav"), ("dialogue", "dialogue.wav"))}
 
 
 def test_output_keeps_duration_size_and_rate(sample_episode, first_run):

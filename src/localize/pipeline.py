@@ -439,13 +439,13 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
         srt_out=outputs["srt"], encoding=options.encoding, profile=profile, outputs=outputs,
         series=episode.parent.name, episode=episode.stem, work_dir=work.root, true_peak_db=options.mix.true_peak_db)
     # The market's files are written under a hidden folder and appear together at the end, report last:
-    # an interrupted run leaves the previous set or nothing, never half of one. (An HLS package is
-    # its own unit: its renditions are added under the package's lock.)
+    # an interrupted run leaves the previous set as it was, never half of a new one. (An HLS package
+    # is its own unit: its renditions are added under the package's lock.)
     package = outputs.get("hls")
+    flat = {role: path for role, path in outputs.items() if role != "report"
+            and (package is None or not (path == package or package in path.parents))}
     with staged_outputs(out_dir, f"{episode.stem}.{locale.tag}") as stage:
-        staged = {role: path if package is not None and (path == package or package in path.parents)
-                  else stage.path(path) for role, path in outputs.items() if role != "report"}
-        staged["report"] = stage.path(outputs["report"])
+        staged = {**outputs, **stage.paths({**flat, "report": outputs["report"]})}
         job = dataclasses.replace(final_job, video_out=staged["video"], srt_out=staged["srt"], outputs=staged)
         # Without lip-sync the picture is known now: x264 encodes it while Python voices and mixes.
         picture_task = export_stage.start_picture(job) if options.lipsync_checkpoint is None else None
@@ -457,7 +457,7 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
             job = dataclasses.replace(job, picture=picture, audio=work.path(mixed["mix"]),
                                       picture_task=picture_task if picture == analysis.picture else None)
 
-            def export() -> dict:
+            def export_market() -> dict:
                 made = export_stage.export(job)
                 return {role: str(stage.final(path)) for role, path in made.items()}
 
@@ -465,7 +465,7 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
             work.run(f"export.{locale.tag}", (export_stage.VERSION, mix_key, analysis.keys["ingest"],
                                               file_digest(ass), str(picture), options.encoding,
                                               str(outputs["video"]), *((profile.key(),) if profile else ())),
-                     export, files=tuple(str(p) for p in export_stage.delivered_files(final_job)))
+                     export_market, files=tuple(str(p) for p in export_stage.delivered_files(final_job)))
         finally:
             if picture_task is not None:
                 picture_task.close()  # keeps a finished picture for later runs, stops an unfinished one
