@@ -65,13 +65,16 @@ def parse_blend(spec: str) -> list[tuple[str, float]]:
 
 
 @lru_cache(maxsize=2)
-def _session(model_path: str, threads: int):
+def _session(model_path: str, threads: int, spinning: bool = False):
     """One ONNX session per process: loading takes seconds and the weights ~90 MB."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    # Idle threads sleep instead of spinning: the market's x264 encode runs beside the voices, and
+    # spinning threads took its cores (bench/kokoro_threads.py).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     try:
         return ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors
@@ -97,9 +100,10 @@ class KokoroBackend(VoiceBackend):
     name = "kokoro"
     rate = RATE
 
-    def __init__(self, model_dir: Path | str | None = None, threads: int = THREADS) -> None:
+    def __init__(self, model_dir: Path | str | None = None, threads: int = THREADS, spinning: bool = False) -> None:
         self._model_dir = Path(model_dir) if model_dir else None
         self.threads = threads
+        self.spinning = spinning  # onnxruntime's busy-waiting threads; off so x264 beside us keeps its cores
 
     # -- model files -------------------------------------------------------
     def model_dir(self) -> Path:
@@ -150,7 +154,7 @@ class KokoroBackend(VoiceBackend):
         phonemes = self.phonemes(text, locale)
         vocab = self.vocab()
         table = self.style_table(voice.name)
-        session = _session(str(self.model_dir() / "kokoro.onnx"), self.threads)
+        session = _session(str(self.model_dir() / "kokoro.onnx"), self.threads, self.spinning)
         parts: list[np.ndarray] = []
         for chunk in chunk_phonemes(phonemes, MAX_TOKENS):
             ids = tokenize(chunk, vocab)
