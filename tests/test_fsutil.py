@@ -9,7 +9,7 @@ import stat
 import pytest
 
 from localize.errors import OutputError
-from localize.fsutil import StagedOutputs, atomic_path, staged_outputs
+from localize.fsutil import StagedOutputs, atomic_path, current_umask, staged_outputs
 
 
 def _visible(root):
@@ -49,7 +49,7 @@ def test_staged_set_appears_at_the_end_with_relative_names_kept(tmp_path):
     assert json.loads(finals["manifest"].read_text()) == ["ep.en-US.mp4", "ep.en-US.srt"]
     assert finals["video"].read_text() == "video"
     mode = stat.S_IMODE(finals["video"].stat().st_mode)
-    assert mode == 0o666 & ~_umask()  # the usual mode, not the private one a temporary gets
+    assert mode == 0o666 & ~current_umask()  # the usual mode, not the private one a temporary gets
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # staging folder gone
 
 
@@ -99,9 +99,3 @@ def test_paths_outside_the_root_are_not_staged_and_unwritable_root_is_one_error(
     blocked.write_text("not a folder")
     with pytest.raises(OutputError, match="cannot write to"):
         StagedOutputs(blocked).path(blocked / "ep.mp4")
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current

@@ -50,6 +50,11 @@ class OutputError(LocalizeError):
 
     exit_code = 6
 
+    @classmethod
+    def cannot_write(cls, folder: object, exc: OSError) -> OutputError:
+        """The one-line error for ``folder`` when the system refused a write there."""
+        return cls(f"cannot write to {folder}: {exc.strerror or exc}")
+
 
 class ConfigError(LocalizeError):
     """A config, glossary, cast or script file is malformed."""

@@ -27,13 +27,13 @@ def atomic_path(final: Path) -> Iterator[Path]:
         final.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".part{final.suffix}", dir=final.parent)
     except OSError as exc:
-        raise OutputError(f"cannot write to {final.parent}: {exc.strerror or exc}") from None
+        raise OutputError.cannot_write(final.parent, exc) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
-        if tmp.exists():  # mkstemp makes 0600 files; deliverables get the usual umask-based mode
-            os.chmod(tmp, 0o666 & ~_umask())
+        if tmp.exists():
+            give_usual_mode(tmp)
         os.replace(tmp, final)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -67,7 +67,7 @@ class StagedOutputs:
                 self.root.mkdir(parents=True, exist_ok=True)
                 self.folder = Path(tempfile.mkdtemp(prefix=f".{self.label}.", suffix=".part", dir=self.root))
             except OSError as exc:
-                raise OutputError(f"cannot write to {self.root}: {exc.strerror or exc}") from None
+                raise OutputError.cannot_write(self.root, exc) from None
         staged = self.folder / relative
         staged.parent.mkdir(parents=True, exist_ok=True)
         self._finals[staged] = final
@@ -91,7 +91,7 @@ class StagedOutputs:
             for staged, final in self._finals.items():
                 if not staged.is_file():
                     continue  # asked for, not written (an output the run did not make)
-                os.chmod(staged, 0o666 & ~_umask())
+                give_usual_mode(staged)
                 final.parent.mkdir(parents=True, exist_ok=True)
                 previous = staged.with_name(f".{staged.name}.previous") if final.is_file() else None
                 moved.append((final, previous))  # first: a signal may land between any two lines
@@ -106,7 +106,7 @@ class StagedOutputs:
                     os.replace(previous, final)
                 # else the previous file was never moved: it is still in place
             if isinstance(exc, OSError):
-                raise OutputError(f"cannot write to {self.root}: {exc.strerror or exc}") from None
+                raise OutputError.cannot_write(self.root, exc) from None
             raise
         finally:
             self.discard()
@@ -130,10 +130,20 @@ def staged_outputs(root: Path, label: str = "outputs") -> Iterator[StagedOutputs
     stage.commit()
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process's umask (reading it means setting it, so it is set straight back)."""
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+def give_usual_mode(path: Path) -> None:
+    """Give a temporary the mode a plain new file or folder would get.
+
+    mkstemp and mkdtemp make private (0600/0700) entries; a deliverable is read by other users
+    and, for an HLS package, served to players.
+    """
+    os.chmod(path, (0o777 if Path(path).is_dir() else 0o666) & ~current_umask())
 
 
 def write_text_atomic(final: Path, text: str) -> None:

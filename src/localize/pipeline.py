@@ -92,7 +92,7 @@ def ensure_writable(out_dir: Path) -> None:
             tmp.write_bytes(b"")
         (out_dir / ".localize-write-check").unlink()
     except OSError as exc:
-        raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+        raise OutputError.cannot_write(out_dir, exc) from None
 
 
 def read_hardsubs(episode: Path, ingested: ingest_stage.IngestResult, options: PipelineOptions, work: WorkDir,

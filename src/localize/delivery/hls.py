@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import ffmpeg
 from ..errors import OutputError
-from ..fsutil import digest_of, file_digest, write_json_atomic, write_text_atomic
+from ..fsutil import digest_of, file_digest, give_usual_mode, write_json_atomic, write_text_atomic
 
 if TYPE_CHECKING:
     from ..locales import Locale
@@ -90,10 +90,10 @@ def staged_dir(final: Path) -> Iterator[Path]:
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
     except OSError as exc:
-        raise OutputError(f"cannot write to {final.parent}: {exc.strerror or exc}") from None
+        raise OutputError.cannot_write(final.parent, exc) from None
     try:
         yield tmp
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a package is served to players
+        give_usual_mode(tmp)
         old = None
         if final.exists():
             old = final.with_name(f".{final.name}.old-{os.getpid()}")
@@ -105,12 +105,6 @@ def staged_dir(final: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
 
 
 def _read_info(folder: Path) -> dict[str, Any] | None:
