@@ -10,7 +10,7 @@ Prints, against the episode's ground truth (episode.truth.json):
    seconds, events found, CER of the events' text, and how far event boundaries are from the
    frames the subtitle really starts and ends on;
 3. transcript CER: ASR only (faster-whisper base, as the transcribe stage runs it), OCR only,
-   and fused (:func:`localize.hardsubs.fuse`), with the origin of each fused line;
+   and fused (:func:`localize.stages.hardsubs.fuse`), with the origin of each fused line;
 4. removal: time, and the share of frames, sampled through every line, on which OCR of the
    band (full resolution, padded by a row) still finds any Chinese;
 5. replacement: the removed video with the English reference subtitles burned into the band
@@ -117,7 +117,7 @@ def check_frames(lines, fps: float, per_line: int = 5) -> list[int]:
 
 
 def band_region(band, width: int, height: int) -> tuple[int, int, int, int]:
-    from localize.hardsubs.detect import even
+    from localize.stages.hardsubs.detect import even
 
     top = even(max(0, band.top - band.line_height))
     bottom = min(height, band.bottom + band.line_height)
@@ -140,9 +140,9 @@ def main() -> None:
     import cv2
 
     from localize import ffmpeg
-    from localize.hardsubs import HardsubAnalysis, HardsubOptions, fuse, remove_hardsubs
-    from localize.hardsubs.detect import detect_band, video_geometry
-    from localize.hardsubs.ocr import ocr_band, ocr_frames
+    from localize.stages.hardsubs import HardsubAnalysis, HardsubOptions, fuse, remove_hardsubs
+    from localize.stages.hardsubs.detect import detect_band, video_geometry
+    from localize.stages.hardsubs.ocr import ocr_band, ocr_frames
     from localize.locales import get_locale
     from localize.metrics import cer, has_han
     from localize.model import Segment

@@ -44,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from localize.locales import get_locale
-    from localize.tts.kokoro import KokoroBackend
+    from localize.stages.synthesize.kokoro import KokoroBackend
 
     locale = get_locale("es-MX")
     backends = {spinning: KokoroBackend(spinning=spinning) for spinning in (True, False)}

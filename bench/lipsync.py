@@ -23,7 +23,7 @@ import numpy as np
 def bench_generator(batch: int, frames: int, device: str) -> dict:
     import torch
 
-    from localize.lipsync.wav2lip import build_wav2lip, parameter_count
+    from localize.stages.lipsync.wav2lip import build_wav2lip, parameter_count
 
     model = build_wav2lip().to(device)
     rng = np.random.default_rng(0)
@@ -59,7 +59,7 @@ def bench_detector(name: str, frames: int, detect_height: int = 640) -> dict:
     import cv2
 
     from localize.errors import ModelError
-    from localize.lipsync.faces import DETECTORS
+    from localize.stages.lipsync.faces import DETECTORS
 
     full = test_frame()
     scale = detect_height / full.shape[0]
@@ -92,7 +92,7 @@ def main() -> None:
 
     import torch
 
-    from localize.lipsync.stage import resolve_device
+    from localize.stages.lipsync.stage import resolve_device
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)

@@ -53,7 +53,7 @@ def main() -> None:
     os.environ.setdefault("LOCALIZE_PROGRESS", "0")
     locales = args.locales or ["en-US", "es-MX", "pt-BR"]
 
-    from localize.delivery.profiles import load_profile
+    from localize.stages.export.profiles import load_profile
     from localize.fsutil import file_digest
     from localize.locales import get_locale
     from localize.pipeline import PipelineOptions, analyse, render_market
@@ -88,7 +88,7 @@ def main() -> None:
     WorkDir.run = counted_run
     # Casting a series' new characters (voices scored against the actors, once per series, saved in
     # the cast file) happens inside the first market: timed apart so both ratios can be given.
-    from localize import cast as cast_module
+    from localize.stages import cast as cast_module
 
     casting: list[float] = []
     casting_cpu: list[float] = []

@@ -10,7 +10,7 @@ For every backend it prints:
 
 Material: the project's generated sample episode (``localize.sample``) when it exists, its
 audio extracted the way ingest does; otherwise (or with ``--source synthetic``) a synthetic
-mix of espeak-ng Mandarin voices over synthesized music (:mod:`localize.separation.synthetic`).
+mix of espeak-ng Mandarin voices over synthesized music (:mod:`localize.stages.separate.synthetic`).
 
     /tmp/venv/bin/python bench/separation.py [--source auto|sample|synthetic] [--seconds 60]
         [--methods none,deepfilter,...] [--separator-model PATH] [--no-asr] [--out build/bench-separation]
@@ -69,7 +69,7 @@ def sample_material(out: Path) -> Material:
 
 
 def synthetic_material(out: Path, seconds: float) -> Material:
-    from localize.separation.synthetic import build_mix
+    from localize.stages.separate.synthetic import build_mix
 
     mix = build_mix(seconds)
     mix_path, analysis_path = mix.write(out / "synthetic")
@@ -91,7 +91,7 @@ def main() -> None:
 
     from localize.audio import read_wav
     from localize.metrics import cer
-    from localize.separation.quality import si_sdr, speech_left, whisper_model
+    from localize.stages.separate.quality import si_sdr, speech_left, whisper_model
     from localize.stages.separate import SEPARATORS
 
     args.out.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ Length budgets: each line gets the duration a Chinese speaker needs for it
 (``--zh-cps`` Han characters a second, plus a short pause per comma), times the
 locale's speakable characters a second (en-US: 16.5, measured on Kokoro; see
 localize/locales.py), as the pipeline does with real durations. The bench gives no
-line the silence after it (the pipeline does, capped: localize/translate/budget.py),
+line the silence after it (the pipeline does, capped: localize/stages/translate/budget.py),
 so its budgets are the stricter ones.
 """
 
@@ -75,10 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     import sacrebleu
 
     from localize.locales import get_locale
-    from localize.translate import TRANSLATORS, TranslationRequest, load_glossary, translate_lines
-    from localize.translate.base import MAX_SHORTEN_RETRIES
-    from localize.translate.gemma import GemmaTranslator, _load, _settings
-    from localize.translate.validate import has_han
+    from localize.stages.translate import TRANSLATORS, TranslationRequest, load_glossary, translate_lines
+    from localize.stages.translate.base import MAX_SHORTEN_RETRIES
+    from localize.stages.translate.gemma import GemmaTranslator, _load, _settings
+    from localize.stages.translate.validate import has_han
 
     logging.basicConfig(level=logging.ERROR)
     rows = read_tsv(args.tsv)[: args.limit or None]
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     results = translate_lines(request, [backend], max_attempts=args.attempts, **extra)
     total_s = time.perf_counter() - started
 
-    from localize.translate.glossary import contains_term, find_terms
+    from localize.stages.translate.glossary import contains_term, find_terms
 
     hyps = [r.text for r in results]
     needs = [i for i, (zh, _) in enumerate(rows) if find_terms(zh, terms)]

@@ -1,10 +1,10 @@
 """Benchmark voice choice and voice matching: how close is each dubbed line to its original actor?
 
 For each generated sample episode (in series order, sharing one voice cast), the speakers are
-diarized on the truth lines of the clean dialogue stem, cast through ``localize.cast`` (actor
+diarized on the truth lines of the clean dialogue stem, cast through ``localize.stages.cast`` (actor
 profiles measured from their lines, voices chosen by similarity), and every line's English text
 is spoken by Kokoro and fitted to its slot as the pipeline does. Each dub line is scored BEFORE
-and AFTER voice matching (``localize.tts.convert.match_voice``):
+and AFTER voice matching (``localize.stages.synthesize.convert.match_voice``):
 
 - Resemblyzer cosine similarity of the line to every original speaker's voice print (the
   diarizer's centroid of that speaker's original lines): the share of lines closest to their
@@ -71,11 +71,11 @@ def asr_wer(samples: np.ndarray, rate: int, text: str) -> float:
 
 def run_episode(name: str, truth_path: Path, cast_file: Path, backend, limit: int | None,
                 asr: bool = False, choice: str = "similarity") -> dict:
-    from localize import cast as C
+    from localize.stages import cast as C
     from localize.locales import get_locale
     from localize.stages import diarize as D
-    from localize.tts import fit as F
-    from localize.tts.convert import match_voice, profile_from_spans
+    from localize.stages.synthesize import fit as F
+    from localize.stages.synthesize.convert import match_voice, profile_from_spans
 
     truth = json.loads(truth_path.read_text(encoding="utf-8"))
     samples, rate = dialogue_16k(truth_path)
@@ -93,7 +93,7 @@ def run_episode(name: str, truth_path: Path, cast_file: Path, backend, limit: in
     else:  # baselines: voices by pitch alone (no actor audio to cast with), or in plain casting order
         cast = C.cast_episode(cast_file, "bench", name, diarization.speakers, backend)
         if choice == "order":
-            from localize.tts import assign_voices
+            from localize.stages.synthesize import assign_voices
 
             cast.voices = assign_voices([(s.id, s.gender) for s in diarization.speakers], backend)
         cast.profiles = {s.id: profile_from_spans(samples, rate, audio.spans[s.id], s.f0_median_hz)
@@ -162,8 +162,8 @@ def main(argv: list[str] | None = None) -> int:
                              "alone, or in plain casting order (the old behaviour); matching is the same")
     args = parser.parse_args(argv)
 
-    from localize import cast as C
-    from localize.tts import VOICES
+    from localize.stages import cast as C
+    from localize.stages.synthesize import VOICES
 
     backend = VOICES.create("kokoro")
     episodes = []

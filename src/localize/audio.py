@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .fsutil import atomic_path
+from localize.fsutil import atomic_path
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:

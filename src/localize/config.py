@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
-from .yamlfile import read_yaml
+from localize.errors import ConfigError
+from localize.yamlfile import read_yaml
 
 
 @dataclass(frozen=True)

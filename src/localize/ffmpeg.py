@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from .errors import InputError, ToolError
+from localize.errors import InputError, ToolError
 
 BASE_ARGS = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
 

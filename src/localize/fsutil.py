@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import OutputError
+from localize.errors import OutputError
 
 
 @contextlib.contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import UsageError
+from localize.errors import UsageError
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ModelError
-from .fsutil import atomic_path
+from localize.errors import ModelError
+from localize.fsutil import atomic_path
 
 
 def models_dir() -> Path:

@@ -14,28 +14,28 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import __version__
-from .audio import read_wav, resample, to_mono, write_wav
-from .errors import OutputError
-from .ffmpeg import VideoEncoding
-from .fsutil import atomic_path, digest_of, file_digest, staged_outputs, write_json_atomic
-from .hardsubs import VERSION as HARDSUBS_VERSION
-from .hardsubs import HardsubAnalysis, HardsubOptions, analyse_hardsubs, fuse, remove_hardsubs
-from .locales import Locale, get_locale
-from .model import Segment, Transcript, from_dict, to_dict
-from .progress import progress
-from .stages import diarize as diarize_stage
-from .stages import export as export_stage
-from .stages import ingest as ingest_stage
-from .stages import mix as mix_stage
-from .stages import separate as separate_stage
-from .stages import subtitles as subtitle_stage
-from .stages import transcribe as transcribe_stage
-from .tts.fit import BORROW_GAP_MS
-from .workdir import WorkDir
+from localize import __version__
+from localize.audio import read_wav, resample, to_mono, write_wav
+from localize.errors import OutputError
+from localize.ffmpeg import VideoEncoding
+from localize.fsutil import atomic_path, digest_of, file_digest, staged_outputs, write_json_atomic
+from localize.stages.hardsubs import VERSION as HARDSUBS_VERSION
+from localize.stages.hardsubs import HardsubAnalysis, HardsubOptions, analyse_hardsubs, fuse, remove_hardsubs
+from localize.locales import Locale, get_locale
+from localize.model import Segment, Transcript, from_dict, to_dict
+from localize.progress import progress
+from localize.stages import diarize as diarize_stage
+from localize.stages import export as export_stage
+from localize.stages import ingest as ingest_stage
+from localize.stages import mix as mix_stage
+from localize.stages import separate as separate_stage
+from localize.stages import subtitles as subtitle_stage
+from localize.stages import transcribe as transcribe_stage
+from localize.stages.synthesize.fit import BORROW_GAP_MS
+from localize.workdir import WorkDir
 
 if TYPE_CHECKING:
-    from .delivery.profiles import ExportProfile
+    from localize.stages.export.profiles import ExportProfile
 
 SYNTH_VERSION = "5"
 
@@ -60,7 +60,7 @@ class PipelineOptions:
     work_root: Path | None = None
     lipsync_checkpoint: Path | None = None
     hardsubs: HardsubOptions = field(default_factory=HardsubOptions)
-    # Delivery profile (localize.delivery.profiles.ExportProfile); None keeps the plain MP4 export.
+    # Delivery profile (localize.stages.export.profiles.ExportProfile); None keeps the plain MP4 export.
     profile: "ExportProfile | None" = None
 
 
@@ -165,7 +165,7 @@ def analyse(episode: Path, options: PipelineOptions, work: WorkDir, digest: str)
 
 def import_report_edits(report: Path, previous: Path, memory, locale_tag: str) -> int:
     """Record as human edits the report lines whose text differs from what the model last produced."""
-    from .translate.memory import HUMAN
+    from localize.stages.translate.memory import HUMAN
 
     try:
         segments = json.loads(report.read_text(encoding="utf-8"))["segments"]
@@ -188,11 +188,11 @@ def translate(analysis: Analysis, locale: Locale, options: PipelineOptions, work
     memory first, so they win on this and later runs. The memory lives beside the episodes'
     work folders (one per output folder, i.e. per series).
     """
-    from .translate import TranslationRequest, load_glossary, translate_lines
-    from .translate.budget import line_budgets
-    from .tts.fit import MAX_BORROW_AFTER_MS
-    from .translate.markets import markets_dir
-    from .translate.memory import TranslationMemory
+    from localize.stages.translate import TranslationRequest, load_glossary, translate_lines
+    from localize.stages.translate.budget import line_budgets
+    from localize.stages.synthesize.fit import MAX_BORROW_AFTER_MS
+    from localize.stages.translate.markets import markets_dir
+    from localize.stages.translate.memory import TranslationMemory
 
     memory = TranslationMemory(work.root.parent / "translation-memory.json")
     if import_report_edits(edited_report, work.path(f"translate.{locale.tag}.json"), memory, locale.tag):
@@ -201,7 +201,7 @@ def translate(analysis: Analysis, locale: Locale, options: PipelineOptions, work
     market_files = sorted(markets_dir().glob("*.yaml")) if markets_dir().is_dir() else []
     glossary_digest = file_digest(options.glossary) if options.glossary else None
     # Budget slot = the line plus the silence after it that the voice stage may borrow (at most
-    # MAX_BORROW_AFTER_MS, stopping BORROW_GAP_MS before the next line); see localize.translate.budget.
+    # MAX_BORROW_AFTER_MS, stopping BORROW_GAP_MS before the next line); see localize.stages.translate.budget.
     budgets = line_budgets([(seg.start_ms, seg.end_ms) for seg in analysis.transcript.segments], locale,
                            analysis.ingest.media.duration_ms, gap_ms=BORROW_GAP_MS,
                            max_borrow_ms=MAX_BORROW_AFTER_MS)
@@ -222,8 +222,8 @@ def translate(analysis: Analysis, locale: Locale, options: PipelineOptions, work
 def voice_backend(locale: Locale, options: PipelineOptions):
     """The chosen voice backend (given its model folder when ``voice_model`` is set) if it speaks
     ``locale``, else espeak-ng."""
-    from . import tts
-    from .errors import ConfigError
+    from localize.stages import synthesize as tts
+    from localize.errors import ConfigError
 
     if options.voice_model is None:
         return tts.backend_for(locale, options.voice_backend)
@@ -241,13 +241,13 @@ def synthesize(analysis: Analysis, locale: Locale, segments: list[Segment], opti
                work: WorkDir, translate_key: str) -> tuple[dict, str]:
     """Voice each translated line, fitted to its slot; clips go to ``dub.<locale>/``.
 
-    Voices come from the series cast (:mod:`localize.cast`): ``voices/<series>.yaml`` beside the
+    Voices come from the series cast (:mod:`localize.stages.cast`): ``voices/<series>.yaml`` beside the
     series folder when that ``voices/`` folder exists, else in the output folder's ``voices/``
     (the work root's, when one is set). A character keeps its voice in every episode.
     """
-    from . import cast as cast_module
-    from . import tts
-    from .tts.convert import match_voice
+    from localize.stages import cast as cast_module
+    from localize.stages import synthesize as tts
+    from localize.stages.synthesize.convert import match_voice
 
     backend = voice_backend(locale, options)
     episode = Path(analysis.ingest.source)
@@ -349,8 +349,8 @@ def render_mix(analysis: Analysis, locale: Locale, synth: dict, options: Pipelin
 def lipsync(analysis: Analysis, locale: Locale, picture: Path, mixed: dict, segments: list[Segment],
             options: PipelineOptions, work: WorkDir, mix_key: str) -> tuple[dict, Path]:
     """Re-lip-sync faces to the dub when a Wav2Lip checkpoint is given; returns (result, picture to export)."""
-    from .lipsync import VERSION as LIPSYNC_VERSION
-    from .lipsync.stage import LipsyncOptions, run_lipsync
+    from localize.stages.lipsync import VERSION as LIPSYNC_VERSION
+    from localize.stages.lipsync.stage import LipsyncOptions, run_lipsync
 
     checkpoint = options.lipsync_checkpoint
     if checkpoint is None:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import ffmpeg
-from .errors import InputError, ToolError
-from .fsutil import atomic_path
+from localize import ffmpeg
+from localize.errors import InputError, ToolError
+from localize.fsutil import atomic_path
 
 # (chroma subsampling shift x, shift y) of the 8-bit planar formats kept as they are.
 _SUBSAMPLING = {"yuv420p": (1, 1), "yuvj420p": (1, 1), "yuv422p": (1, 0), "yuvj422p": (1, 0),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .fsutil import digest_of, write_json_atomic
+from localize.fsutil import digest_of, write_json_atomic
 
 
 @dataclass

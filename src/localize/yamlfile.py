@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from localize.errors import ConfigError
 
 
 def read_yaml(path: Path, what: str, *, mapping: bool = True) -> Any:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from localize.delivery import batch
-from localize.delivery.profiles import DEFAULT_LABEL
+from localize.stages.export.profiles import DEFAULT_LABEL
 from localize.errors import InputError
 from localize.pipeline import PipelineOptions
 

@@ -12,8 +12,8 @@ import json
 import numpy as np
 import pytest
 
-from localize.delivery.manifest import verify_manifest
-from localize.delivery.profiles import DEFAULT_LABEL, load_profile
+from localize.stages.export.manifest import verify_manifest
+from localize.stages.export.profiles import DEFAULT_LABEL, load_profile
 from localize.stages import export as export_stage
 
 from delivery_helpers import ebur128, export_job, fps_of, gray_frame, probe, streams

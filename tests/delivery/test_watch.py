@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from localize.delivery.jobs import JobStore
-from localize.delivery.manifest import verify_manifest
-from localize.delivery.profiles import DEFAULT_LABEL
+from localize.stages.export.manifest import verify_manifest
+from localize.stages.export.profiles import DEFAULT_LABEL
 from localize.delivery.watch import STORE_NAME, StabilityTracker, WatchOptions, Watcher
 from localize.errors import InputError, ToolError
 from localize.pipeline import PipelineOptions

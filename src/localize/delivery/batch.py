@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError, LocalizeError, UsageError
-from ..fsutil import file_digest, write_json_atomic
+from localize.errors import InputError, LocalizeError, UsageError
+from localize.fsutil import file_digest, write_json_atomic
 
 if TYPE_CHECKING:
-    from ..locales import Locale
-    from ..pipeline import PipelineOptions
-    from .profiles import ExportProfile
+    from localize.locales import Locale
+    from localize.pipeline import PipelineOptions
+    from localize.stages.export.profiles import ExportProfile
 
 EPISODE_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".ts", ".mts", ".flv")
 # Names that browsers, copy tools and editors give files still being written or locked.
@@ -77,7 +77,7 @@ def find_glossary(series_dir: Path, search: list[Path] | None = None) -> Path | 
 def market_outputs(episode: Path, locale: Locale, out_dir: Path, profile: ExportProfile | None) -> dict[str, Path]:
     """Where one market's outputs of ``episode`` go (the pipeline's own naming)."""
     if profile is None:
-        from ..pipeline import output_paths
+        from localize.pipeline import output_paths
 
         return output_paths(Path(out_dir), Path(episode).stem, locale)
     return profile.output_paths(Path(out_dir), Path(episode), locale)
@@ -97,7 +97,7 @@ def market_complete(episode: Path, locale: Locale, out_dir: Path, profile: Expor
     if not all(Path(f).is_file() for f in files):
         return False
     if profile is not None and profile.manifest:
-        from .manifest import load_manifest, verify_manifest
+        from localize.stages.export.manifest import load_manifest, verify_manifest
 
         try:
             if load_manifest(outputs["manifest"]).get("profile") != profile.name:
@@ -149,7 +149,7 @@ class BatchSummary:
 
 
 def summary_path(out_dir: Path, series_dir: Path) -> Path:
-    from .profiles import safe_component
+    from localize.stages.export.profiles import safe_component
 
     return Path(out_dir) / f"{safe_component(Path(series_dir).resolve().name)}.batch.json"
 
@@ -168,8 +168,8 @@ def run_series(series_dir: Path, locales: list[str], out_dir: Path, options: Pip
     One episode's failure is recorded and the batch goes on. ``runner`` defaults to
     :func:`localize.pipeline.localize_episode`.
     """
-    from ..locales import get_locale
-    from ..pipeline import localize_episode
+    from localize.locales import get_locale
+    from localize.pipeline import localize_episode
 
     runner = runner or localize_episode
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))

@@ -36,13 +36,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError, InputError, LocalizeError, UsageError
-from ..fsutil import atomic_path, write_text_atomic
-from .batch import is_episode_name
-from .jobs import Job, JobStore, owner_token
+from localize.errors import ConfigError, InputError, LocalizeError, UsageError
+from localize.fsutil import atomic_path, write_text_atomic
+from localize.delivery.batch import is_episode_name
+from localize.delivery.jobs import Job, JobStore, owner_token
 
 if TYPE_CHECKING:
-    from ..pipeline import PipelineOptions
+    from localize.pipeline import PipelineOptions
 
 STORE_NAME = ".localize-jobs.sqlite"
 SNAPSHOTS = ".localize-watch"
@@ -294,7 +294,7 @@ class Watcher:
         started = time.monotonic()
         runner = self.runner
         if runner is None:
-            from ..pipeline import localize_episode as runner
+            from localize.pipeline import localize_episode as runner
         try:
             self._in_job = True
             if self._stop:

@@ -1,7 +1,7 @@
 """Synthetic Chinese microdrama episodes with ground truth (`localize sample`)."""
 
-from .generator import DEFAULT_SCRIPT, SampleEpisode, generate_sample
-from .script import Character, Line, Script, load_script, parse_script
+from localize.sample.generator import DEFAULT_SCRIPT, SampleEpisode, generate_sample
+from localize.sample.script import Character, Line, Script, load_script, parse_script
 
 __all__ = ["DEFAULT_SCRIPT", "SampleEpisode", "generate_sample", "Character", "Line", "Script", "load_script",
            "parse_script"]

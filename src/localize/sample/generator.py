@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import ffmpeg
-from ..errors import ConfigError, ToolError, UsageError
-from ..fsutil import atomic_path
-from .music import MusicPlan, music_bed
-from .picture import Canvas, draw, write_ppm
-from .script import Character, Line, Scene, Script, load_script
-from .voice import active_rms, espeak_variants, speak, to_pinyin, trim_silence
+from localize import ffmpeg
+from localize.errors import ConfigError, ToolError, UsageError
+from localize.fsutil import atomic_path
+from localize.sample.music import MusicPlan, music_bed
+from localize.sample.picture import Canvas, draw, write_ppm
+from localize.sample.script import Character, Line, Scene, Script, load_script
+from localize.sample.voice import active_rms, espeak_variants, speak, to_pinyin, trim_silence
 
 if TYPE_CHECKING:
     import pysubs2

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .script import Scene
+from localize.sample.script import Scene
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
-from ..yamlfile import read_yaml
+from localize.errors import ConfigError
+from localize.yamlfile import read_yaml
 
 GENDERS = ("male", "female")
 # espeak-ng variant names are plain words ("m3", "f4", "aunty", "Mr serious").

@@ -14,8 +14,8 @@ from math import gcd
 
 import numpy as np
 
-from ..errors import ToolError
-from .script import Character
+from localize.errors import ToolError
+from localize.sample.script import Character
 
 # Full-width punctuation becomes ASCII so espeak pauses on it instead of spelling it.
 _PUNCT = {"，": ",", "。": ".", "！": "!", "？": "?", "、": ",", "；": ";", "：": ":", "…": ".",

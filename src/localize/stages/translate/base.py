@@ -1,0 +1,321 @@
+"""Translation requests, the backend interface, and the validate-retry-fallback loop.
+
+Backends only turn source lines into candidate text; everything that decides
+whether a line is acceptable (and what to do when it is not) lives here, so a new
+backend (an HTTP endpoint, a bigger local model) gets the same guarantees:
+no line is dropped, every line is checked, glossary terms always appear.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from localize.errors import LocalizeError
+from localize.locales import Locale
+from localize.registry import Registry
+from localize.stages.translate.glossary import Glossary, enforce_terms
+from localize.stages.translate.markets import MarketRules
+from localize.stages.translate.validate import code_of, severity, validate_line
+
+if TYPE_CHECKING:
+    from localize.stages.translate.memory import TranslationMemory
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3  # per backend and line: a first try plus two retries told what was wrong
+# A line whose only fault is its length (after the rule-based condensing) gets one "shorter"
+# retry per backend. Before this cap, 16 of the 48 eval lines took three Gemma calls (190 of
+# 319 s of translation) and 10 still ended over budget; every extra market pays that again.
+MAX_SHORTEN_RETRIES = 1
+
+
+@dataclass
+class TranslationRequest:
+    """Lines of one episode to translate into one market's language.
+
+    ``market`` holds the market's rules (currency, titles, slang, register); left
+    out, the shipped rules for ``locale`` are loaded (``use_market=False`` turns that
+    off, then only the series glossary applies).
+    """
+
+    lines: list[str]
+    locale: Locale
+    glossary: Glossary = field(default_factory=Glossary)
+    speakers: list[str] | None = None
+    budgets_chars: list[int] | None = None
+    market: MarketRules | None = None
+    use_market: bool = True
+
+    def __post_init__(self) -> None:
+        # The market's rule file is found by locale, so every caller (the pipeline included) gets it.
+        if self.market is None and self.use_market:
+            from localize.stages.translate.markets import load_market
+
+            self.market = load_market(self.locale.tag)
+
+    def budget(self, index: int) -> int | None:
+        """The length budget of line ``index`` in characters, if one was given."""
+        if not self.budgets_chars or index >= len(self.budgets_chars):
+            return None
+        value = self.budgets_chars[index]
+        return int(value) if value and value > 0 else None
+
+    def terms(self) -> dict[str, str]:
+        """Fixed renderings for this request: market titles and kinship, overridden by the series glossary."""
+        merged = self.market.terms_for(self.lines) if self.market else {}
+        merged.update(self.glossary.for_locale(self.locale.tag))
+        return merged
+
+    def source(self, index: int) -> str:
+        """Line ``index`` as a model should read it: amounts and slang already rendered per the market rules."""
+        line = self.lines[index].strip()
+        return self.market.prepare(line) if self.market else line
+
+    def check(self, index: int, text: str, terms: dict[str, str]) -> list[str]:
+        """Every problem with ``text`` as the translation of line ``index``: generic checks, then market rules."""
+        source = self.lines[index]
+        problems = validate_line(text, source, self.locale, terms, self.budget(index))
+        if self.market and text.strip():
+            problems += self.market.check(text, source)
+        return problems
+
+
+@dataclass
+class TranslatedLine:
+    """The kept translation of one line and how it was obtained.
+
+    ``problems`` lists what is still wrong after every retry and fallback (empty
+    means the line passed every check), including ``glossary-fixed`` and
+    ``glossary-forced`` notes where a term was put in by rule rather than by the
+    model; ``seconds`` is the backend time spent on the line.
+    """
+
+    text: str
+    backend: str
+    attempts: int
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class Translator(ABC):
+    """A translation backend. One module per backend, registered in :data:`TRANSLATORS`."""
+
+    name: str = "base"
+    # How many lines one call may take. Batching is what makes a local model fast on a CPU (one
+    # pass over the weights serves every line) and saves an endpoint round trips; 1 = line by line.
+    batch_size: int = 1
+
+    @abstractmethod
+    def translate(self, request: TranslationRequest, indices: list[int], feedback: dict[int, str]) -> dict[int, str]:
+        """Translate ``request.lines[i]`` for each ``i`` in ``indices`` (ascending).
+
+        ``feedback[i]``, when present, says why the previous attempt at line ``i``
+        was rejected, so the backend can state it in its prompt or decode
+        differently. Lines the backend cannot translate may be left out of the
+        result. A :class:`LocalizeError` means the backend as a whole is unusable
+        (model missing); any other exception is treated as a failure of these lines.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
+        """Free what the backend holds (models, connections)."""
+
+
+TRANSLATORS: Registry[Translator] = Registry("translation")
+
+
+@dataclass
+class _Best:
+    text: str = ""
+    backend: str = "none"
+    problems: list[str] = field(default_factory=lambda: ["empty: no backend produced a translation"])
+    notes: list[str] = field(default_factory=list)  # what the rules changed (not problems: they do not rank)
+
+
+def _call(backend: Translator, request: TranslationRequest, indices: list[int],
+          feedback: dict[int, str]) -> dict[int, tuple[str | None, str | None, float]]:
+    """Run one backend on some lines; (text, error, seconds) per line. Only a LocalizeError escapes.
+
+    A batch's time is shared evenly among its lines. When a batch fails, its lines are
+    tried one by one, so one line the backend chokes on does not fail the others.
+    """
+    started = time.perf_counter()
+    try:
+        texts = backend.translate(request, indices, {i: feedback[i] for i in indices if i in feedback})
+        share = (time.perf_counter() - started) / len(indices)
+        return {i: (texts.get(i), None, share) for i in indices}
+    except LocalizeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one bad line must not stop the episode
+        if len(indices) > 1:
+            log.warning("%s failed on a batch of %d lines (%s); trying them one by one", backend.name,
+                        len(indices), type(exc).__name__)
+            return {i: result for i in indices for result in _call(backend, request, [i], feedback).values()}
+        log.warning("%s failed on line %d: %s: %s", backend.name, indices[0], type(exc).__name__, exc)
+        return {indices[0]: (None, f"error: {backend.name} failed: {type(exc).__name__}: {exc}",
+                             time.perf_counter() - started)}
+
+
+def _feedback(problems: list[str], budget: int | None) -> str:
+    """What the backend is told on a retry; an over-budget line gets a plain "shorter" instruction."""
+    notes = list(problems)
+    if budget and any(code_of(p) in ("over-budget", "too-long") for p in problems):
+        notes.append(f"say it shorter, in at most {budget} characters, keeping names and meaning")
+    return "; ".join(notes)
+
+
+def translate_lines(request: TranslationRequest, backends: Sequence[str] = ("gemma",), *,
+                    max_attempts: int = MAX_ATTEMPTS, memory: TranslationMemory | None = None,
+                    episode: str | None = None, shorten_retries: int = MAX_SHORTEN_RETRIES) -> list[TranslatedLine]:
+    """Translate every line of ``request``, validating each and retrying or falling back.
+
+    Lines found in ``memory`` (a series' :class:`~localize.stages.translate.memory.TranslationMemory`)
+    are reused as they are, human edits first. Each backend in ``backends`` gets up
+    to ``max_attempts`` tries per failing line, each told what was wrong last time;
+    lines still failing go to the next backend. A line over its length budget is
+    first condensed by rule (:mod:`.condense`), and only when that is not enough is
+    the backend asked for a shorter version, ``shorten_retries`` times at most
+    (default :data:`MAX_SHORTEN_RETRIES`; 0 leaves length to the rules alone).
+    The best attempt is kept for every line; missing glossary terms are then put in
+    by rule. A line still over budget keeps its ``over-budget`` problem (reported,
+    never cut, never sped up). Clean new translations are added to ``memory``
+    (saved by the caller). Raises the backends' :class:`LocalizeError` only when no
+    backend could run at all.
+    """
+    n = len(request.lines)
+    terms = request.terms()
+    best: dict[int, _Best] = {i: _Best() for i in range(n)}
+    attempts = [0] * n
+    seconds = [0.0] * n
+    pending = [i for i in range(n) if request.lines[i].strip()]
+    for i in range(n):
+        if i not in pending:  # blank source: nothing to say, nothing to check
+            best[i] = _Best(text="", backend="none", problems=[])
+    remembered: set[int] = set()
+    if memory is not None:
+        for i in list(pending):
+            entry = memory.get(request.locale.tag, request.lines[i])
+            if entry is None:
+                continue
+            problems = request.check(i, entry.text, terms)
+            # A human edit is final whatever the checks say; a machine entry must still pass them
+            # (the glossary or the budget may have changed since it was stored).
+            if entry.origin == "human" or not problems:
+                best[i] = _Best(text=entry.text, backend=f"memory:{entry.origin}", problems=problems)
+                remembered.add(i)
+                pending.remove(i)
+    unusable: list[LocalizeError] = []
+    for name in backends:
+        if not pending:
+            break
+        try:
+            backend = TRANSLATORS.create(name)
+        except LocalizeError as exc:
+            log.warning("translation backend %s unavailable: %s", name, exc)
+            unusable.append(exc)
+            continue
+        feedback: dict[int, str] = {}
+        shortened = dict.fromkeys(pending, 0)
+        handed_on: list[int] = []  # retries here cannot help: the next backend gets them
+        broken = False
+        for _ in range(max_attempts):
+            if not pending:
+                break
+            still: list[int] = []
+            for first in range(0, len(pending), max(1, backend.batch_size)):
+                batch = pending[first:first + max(1, backend.batch_size)]
+                try:
+                    answers = _call(backend, request, batch, feedback)
+                except LocalizeError as exc:
+                    log.warning("translation backend %s failed: %s", name, exc)
+                    unusable.append(exc)
+                    still.extend(pending[first:])  # the next backend takes over from this batch
+                    broken = True
+                    break
+                for i in batch:
+                    text, error, spent = answers[i]
+                    attempts[i] += 1
+                    seconds[i] += spent
+                    notes: list[str] = []
+                    if isinstance(text, str) and text.strip():
+                        text = " ".join(text.split())
+                        problems = request.check(i, text, terms)
+                        # The rules first: they cost nothing, a model retry costs seconds.
+                        text, problems, notes = condense_line(request, i, text, problems, terms)
+                    else:
+                        text = ""
+                        problems = [error or f"empty: {name} gave no usable output"]
+                    if best[i].backend == "none" or severity(problems) < severity(best[i].problems):
+                        best[i] = _Best(text=text, backend=name, problems=problems, notes=notes)
+                    if not problems:
+                        continue
+                    if all(code_of(p) == "over-budget" for p in problems):
+                        if shortened[i] >= shorten_retries:
+                            handed_on.append(i)
+                            continue
+                        shortened[i] += 1
+                    feedback[i] = _feedback(problems, request.budget(i))
+                    still.append(i)
+            pending = still
+            if broken:
+                break
+        pending = sorted(set(pending) | set(handed_on))
+    if pending and unusable and all(best[i].backend == "none" for i in pending):
+        # No backend produced anything at all: a missing model is the user's to fix, say so.
+        raise unusable[0]
+    results: list[TranslatedLine] = []
+    for i in range(n):
+        kept = best[i]
+        text, problems = kept.text, kept.problems
+        if i not in remembered:
+            text, problems, notes = _repair(request, i, text, problems, terms)
+            forced = any(note.startswith("glossary-forced") for note in kept.notes + notes)
+            if memory is not None and text and not problems and not forced:
+                memory.put(request.locale.tag, request.lines[i], text, "machine", episode)
+            problems = problems + kept.notes + notes
+        results.append(TranslatedLine(text=text, backend=kept.backend, attempts=attempts[i],
+                                      problems=problems, seconds=round(seconds[i], 3)))
+    return results
+
+
+def condense_line(request: TranslationRequest, i: int, text: str, problems: list[str],
+                  terms: dict[str, str]) -> tuple[str, list[str], list[str]]:
+    """Shorten an over-budget ``text`` by rule (see :mod:`.condense`); returns (text, problems, notes).
+
+    The shorter text is kept only when it is no worse by every other check; glossary
+    renderings the line needs are never removed, and nothing is cut mid-word.
+    """
+    from localize.stages.translate.condense import condense
+    from localize.stages.translate.glossary import find_terms
+
+    budget = request.budget(i)
+    if not (text and budget and any(code_of(p) == "over-budget" for p in problems)):
+        return text, problems, []
+    keep = [terms[t] for t in find_terms(request.lines[i], terms)]
+    short = condense(text, budget, request.locale.language, keep, source=request.lines[i])
+    if not short.steps:
+        return text, problems, []
+    checked = request.check(i, short.text, terms)
+    if severity(checked) > severity(problems):
+        return text, problems, []
+    return short.text, checked, [f"condensed: {', '.join(short.steps)} to fit {budget} characters"]
+
+
+def _repair(request: TranslationRequest, i: int, text: str, problems: list[str],
+            terms: dict[str, str]) -> tuple[str, list[str], list[str]]:
+    """Rule-based last resorts on the kept line: put missing glossary terms in, then condense it again.
+
+    Returns (text, problems, notes). A line still over its budget afterwards keeps its
+    ``over-budget`` problem, so it is reported, never silently truncated.
+    """
+    notes: list[str] = []
+    if text and any(code_of(p) == "glossary" for p in problems):
+        # The glossary is a contract, so put the terms in by rule and say so.
+        text, notes = enforce_terms(text, request.lines[i], terms)
+        problems = request.check(i, text, terms)
+    text, problems, condensed = condense_line(request, i, text, problems, terms)
+    return text, problems, notes + condensed

@@ -1,0 +1,56 @@
+"""Spoken Chinese numbers (五万, 百分之三十) read as values and written as digits for a market."""
+
+from __future__ import annotations
+
+import re
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CN_BIG = {"万": 10_000, "亿": 100_000_000}
+_CN_NUMBER_RE = re.compile(r"(百分之)?([零〇一二两三四五六七八九十百千万亿]+)(块钱|块|元)?")
+# Thousands separators: "50,000" in English, "50.000" in Portuguese.
+_DOT_GROUPING = {"pt", "id", "de", "it", "vi", "es-es"}
+
+
+def cn_value(run: str) -> int:
+    """The value of a run of Chinese numerals: 五万 -> 50000, 一万五 -> 15000."""
+    total = section = number = 0
+    previous = 0
+    for ch in run:
+        if ch in _CN_DIGITS:
+            number = _CN_DIGITS[ch]
+        elif ch in _CN_UNITS:
+            previous = _CN_UNITS[ch]
+            section += (number or 1) * previous
+            number = 0
+        else:
+            previous = _CN_BIG[ch]
+            total = (total + section + number) * previous if ch == "亿" else total + (section + number) * previous
+            section = number = 0
+    if number and run[-1] in _CN_DIGITS and len(run) > 1 and previous >= 100:
+        number *= previous // 10  # spoken shorthand: 一万五 is 15,000, 三千五 is 3,500
+    return total + section + number
+
+
+def amounts_as_digits(text: str, locale_tag: str) -> str:
+    """Write Chinese amounts as digits ("五万块" -> "50,000块", "百分之二十" -> "20%").
+
+    The model misreads spelled-out magnitudes (it gave "five thousand" for 五万), but
+    copies digits faithfully. Only runs that are clearly amounts change: a digit
+    before a magnitude, or a money word after; 千万 ("by all means"), 万一 ("in case")
+    and 一直 stay as they are.
+    """
+    tag = locale_tag.lower()
+    sep = "." if tag in _DOT_GROUPING or tag.split("-")[0] in _DOT_GROUPING else ","
+
+    def swap(match: re.Match[str]) -> str:
+        percent, run, money = match.group(1), match.group(2), match.group(3)
+        has_magnitude = any(ch in _CN_UNITS or ch in _CN_BIG for ch in run)
+        # 十五万 counts (a digit follows), 十万火急 does not (an idiom with no digit at all).
+        digit_first = run[0] in _CN_DIGITS or (run[0] == "十" and any(ch in _CN_DIGITS for ch in run))
+        if not percent and not (money and has_magnitude) and not (digit_first and has_magnitude and len(run) > 1):
+            return match.group(0)
+        value = f"{cn_value(run):,}".replace(",", sep)
+        return f"{value}%" if percent else f"{value}{money or ''}"
+
+    return _CN_NUMBER_RE.sub(swap, text)

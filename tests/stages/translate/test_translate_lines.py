@@ -1,0 +1,134 @@
+"""The validate-retry-fallback loop, with deliberately failing backends in front of the real Gemma."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from localize.errors import ModelError, UsageError
+from localize.locales import get_locale
+from localize.stages.translate import TRANSLATORS, TranslationRequest, Translator, load_glossary, translate_lines
+from localize.stages.translate.glossary import contains_term
+from localize.stages.translate.validate import has_han
+
+ROOT = Path(__file__).resolve().parents[2]
+GLOSSARY = load_glossary(ROOT / "glossaries" / "ceo-romance.yaml")
+EN = get_locale("en-US")
+SEEN_FEEDBACK: list[dict[int, str]] = []
+
+
+class Raises(Translator):
+    """Crashes on every line, like a backend whose server went away mid-request."""
+
+    name = "test-raises"
+
+    def translate(self, request, indices, feedback):
+        raise RuntimeError("connection reset")
+
+
+class EchoesSource(Translator):
+    """Returns the Chinese unchanged (drift into the wrong language) and remembers the feedback it got."""
+
+    name = "test-echo"
+
+    def translate(self, request, indices, feedback):
+        SEEN_FEEDBACK.append(dict(feedback))
+        return {i: request.lines[i] for i in indices}
+
+
+class CrashesOnOne(Translator):
+    """Fine-looking output except one line that raises; the others must not suffer."""
+
+    name = "test-crash-one"
+
+    def translate(self, request, indices, feedback):
+        if any("炸" in request.lines[i] for i in indices):
+            raise ValueError("malformed response")
+        return {i: "You must sign it." for i in indices}
+
+
+class CrashesOnOneInABatch(CrashesOnOne):
+    """The same, taking several lines per call: the batch fails as a whole, then goes line by line."""
+
+    name = "test-crash-one-batched"
+    batch_size = 8
+    calls: list[list[int]] = []
+
+    def translate(self, request, indices, feedback):
+        self.calls.append(list(indices))
+        return super().translate(request, indices, feedback)
+
+
+class ModelMissing(Translator):
+    name = "test-model-missing"
+
+    def translate(self, request, indices, feedback):
+        raise ModelError("test model is not installed")
+
+
+for _cls in (Raises, EchoesSource, CrashesOnOne, CrashesOnOneInABatch, ModelMissing):
+    if _cls.name not in TRANSLATORS.names():
+        TRANSLATORS.register(_cls.name)(_cls)
+
+
+def request(lines, locale=EN):
+    return TranslationRequest(lines=lines, locale=locale, glossary=GLOSSARY)
+
+
+def test_every_line_is_kept_with_its_problems_when_all_attempts_fail():
+    SEEN_FEEDBACK.clear()
+    lines = ["顾总，这份合同您今天必须签。", "", "我不需要你的同情。"]
+    results = translate_lines(request(lines), ["test-echo"])
+    assert len(results) == 3
+    assert [r.attempts for r in results] == [3, 0, 3]
+    assert results[1].text == "" and results[1].problems == []  # blank source: nothing to do
+    for r in (results[0], results[2]):
+        assert r.backend == "test-echo"
+        assert any(p.startswith("untranslated") for p in r.problems)
+    # One call per line and attempt; the retries are told what went wrong.
+    assert len(SEEN_FEEDBACK) == 6
+    assert SEEN_FEEDBACK[:2] == [{}, {}]
+    assert "untranslated" in SEEN_FEEDBACK[2][0]
+    assert "untranslated" in SEEN_FEEDBACK[3][2]
+
+
+def test_one_crashing_line_does_not_stop_the_others():
+    lines = ["顾总，您必须签。", "炸了", "顾总，您必须签。"]
+    results = translate_lines(request(lines), ["test-crash-one"])
+    assert results[1].text == ""
+    assert results[1].problems and results[1].problems[0].startswith("error: test-crash-one failed: ValueError")
+    # The others got text; the glossary name was missing, so it went in by rule, and that is reported.
+    for r in (results[0], results[2]):
+        assert r.text == "Mr. Gu, you must sign it."
+        assert r.attempts == 3
+        assert any(p.startswith("glossary-forced") for p in r.problems)
+
+
+def test_a_batch_that_crashes_on_one_line_is_retried_line_by_line():
+    lines = ["顾总，您必须签。", "炸了", "顾总，您必须签。"]
+    CrashesOnOneInABatch.calls.clear()
+    results = translate_lines(request(lines), ["test-crash-one-batched"])
+    assert CrashesOnOneInABatch.calls[:4] == [[0, 1, 2], [0], [1], [2]]
+    assert results[1].text == "" and results[1].problems[0].startswith("error: test-crash-one-batched failed")
+    assert results[0].text == results[2].text == "Mr. Gu, you must sign it."
+
+
+def test_unusable_backends_raise_only_when_nothing_ran():
+    with pytest.raises(ModelError, match="not installed"):
+        translate_lines(request(["我不需要你的同情。"]), ["test-model-missing"])
+    with pytest.raises(UsageError, match="unknown translation backend"):
+        translate_lines(request(["我不需要你的同情。"]), ["no-such-backend"])
+    # A blank episode needs no backend at all.
+    assert translate_lines(request(["", " "]), ["test-model-missing"])[0].text == ""
+
+
+def test_falls_back_to_gemma_after_a_failing_backend():
+    lines = ["顾总，夫人她出车祸了！", "林晓，你被开除了。"]
+    results = translate_lines(request(lines), ["test-raises", "test-model-missing", "gemma"])
+    for source, r in zip(lines, results):
+        assert r.backend == "gemma"
+        assert r.attempts >= 4  # three crashes, then gemma
+        assert r.text and not has_han(r.text)
+    assert contains_term(results[0].text, "Mr. Gu")
+    assert contains_term(results[1].text, "Lin Xiao")

@@ -1,0 +1,78 @@
+"""The checks every translated line goes through."""
+
+from __future__ import annotations
+
+from localize.locales import get_locale
+from localize.stages.translate.validate import code_of, severity, validate_line
+
+EN = get_locale("en-US")
+TERMS = {"顾总": "Mr. Gu", "林晓": "Lin Xiao"}
+
+
+def codes(text, source="顾总，这份合同您今天必须签。", locale=EN, budget=None):
+    return [code_of(p) for p in validate_line(text, source, locale, TERMS, budget)]
+
+
+def test_clean_line_passes():
+    assert validate_line("Mr. Gu, you have to sign this contract today.", "顾总，这份合同您今天必须签。",
+                         EN, TERMS) == []
+
+
+def test_empty_output_fails_but_empty_source_is_fine():
+    assert codes("  ") == ["empty"]
+    assert validate_line("", "  ", EN, TERMS) == []
+
+
+def test_leftover_chinese_is_caught_and_named():
+    problems = validate_line("Mr. Gu, sign 合同 today.", "顾总，签合同。", EN, TERMS)
+    assert [code_of(p) for p in problems] == ["untranslated"]
+    assert "合同" in problems[0]
+
+
+def test_japanese_may_keep_kanji_but_korean_may_not():
+    ja = get_locale("ja-JP")
+    assert validate_line("顧社長、契約にサインしてください。", "顾总，签合同。", ja) == []
+    assert "wrong-script" in codes("顾总今天必须签合同。", "顾总，今天必须签合同。", ja)
+    ko = get_locale("ko-KR")
+    assert "untranslated" in codes("구 대표님, 合同에 서명하세요.", "顾总，签合同。", ko)
+
+
+def test_glossary_term_must_appear():
+    problems = validate_line("President Gu, sign this today.", "顾总，这份合同您今天必须签。", EN, TERMS)
+    assert problems == ["glossary: 顾总 must be rendered as 'Mr. Gu'"]
+    assert codes("mr. gu, sign this today.") == []  # case-insensitive
+
+
+def test_garbage_and_prompt_echo():
+    assert "garbage" in codes("Mr. Gu ?!?! 12345 ... ---- ####")
+    assert "prompt-echo" in codes("Mr. Gu, sign it. Chinese: 林晓")
+
+
+def test_repetition_loop():
+    assert "repetition" in codes("Mr. Gu, sign sign sign sign it.")
+    assert "repetition" in codes("Mr. Gu, I love you I love you I love you")
+    assert "repetition" in codes("Mr. Gu, I'm not a man's friend, I'm not a man's friend.")
+    assert codes("Mr. Gu, no, no, no!") == []
+    assert codes("Mr. Gu, I love you, I love you!") == []
+
+
+def test_length_limits():
+    assert "too-long" in codes("Mr. Gu, " + "this contract is very important " * 10)
+    assert codes("Mr. Gu, you have to sign this contract today.", budget=30) == ["over-budget"]
+    assert codes("Mr. Gu, sign it today.", budget=30) == []
+
+
+def test_target_script_and_language_drift():
+    th = get_locale("th-TH")
+    assert "wrong-script" in codes("Mr. Gu, please sign.", "顾总，请签字。", th)
+    assert validate_line("คุณกู้ เซ็นสัญญาฉบับนี้ด้วย", "顾总，请签字。", th) == []
+    es = get_locale("es-MX")
+    problems = validate_line("You have to sign the contract today, it is yours.", "你今天必须签合同。", es)
+    assert [code_of(p) for p in problems] == ["wrong-language"]
+    assert validate_line("Tienes que firmar el contrato hoy, es tuyo.", "你今天必须签合同。", es) == []
+
+
+def test_severity_ranks_attempts():
+    assert severity([]) < severity(["over-budget: 45 characters, budget 40"])
+    assert severity(["glossary: x"]) < severity(["untranslated: Chinese characters left (合)"])
+    assert severity(["untranslated: x"]) < severity(["empty: no translation"])
