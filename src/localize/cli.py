@@ -36,6 +36,7 @@ def cli() -> None:
     localize watch IN_DIR --to en-US --out DIR [--profile P]
     localize sample --out DIR
     localize translate SRC.srt --to en-US --out OUT.srt
+    localize graph
     """
 
 
@@ -270,6 +271,30 @@ def models(prepare: bool) -> None:
     click.echo(f"models folder: {embedded.models_dir()}")
     for name in embedded.EMBEDDED:
         click.echo(f"  {name}")
+
+
+@cli.command("graph")
+@click.option("--json", "as_json", is_flag=True, help="Print the graph as JSON.")
+def graph_command(as_json: bool) -> None:
+    """Print the pipeline graph: each stage, what it needs, what it gives and the settings it reads."""
+    import json
+
+    from localize.graph import GRAPHS
+    from localize.stages.contract import describe
+
+    rows = describe(GRAPHS)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for graph in GRAPHS:
+        given = ", ".join(graph.given)
+        click.echo(f"{graph.name} graph ({'once per episode' if graph.name == 'analysis' else 'once per market'};"
+                   f" given: {given})")
+        for row in (r for r in rows if r["graph"] == graph.name):
+            reads = ", ".join(row["settings"] + (["(outside input)"] if row["external"] else []))
+            click.echo(f"  {row['stage']:<11} v{row['version']:<3} needs {', '.join(row['needs']) or '-'}"
+                       f" -> gives {row['gives']}{f'; reads {reads}' if reads else ''}")
+            click.echo(f"  {'':<16}{row['summary']}")
 
 
 @cli.command("cast")

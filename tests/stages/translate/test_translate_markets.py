@@ -11,7 +11,7 @@ from localize.locales import get_locale
 from localize.stages.translate import TRANSLATORS, TranslationRequest, Translator, translate_lines
 from localize.stages.translate.markets import load_market, parse_rules
 
-MARKETS = Path(__file__).resolve().parents[2] / "glossaries" / "markets"
+MARKETS = Path(__file__).resolve().parents[3] / "glossaries" / "markets"
 SEEN: list[dict[int, str]] = []
 
 
