@@ -27,6 +27,18 @@ def run_cli(*args, check: bool = True) -> subprocess.CompletedProcess:
     return result
 
 
+@pytest.fixture
+def localize_cli():
+    """:func:`run_cli`, for tests outside this folder's helpers."""
+    return run_cli
+
+
+@pytest.fixture
+def series_glossary() -> Path:
+    """The sample series' glossary (names, terms, honorifics)."""
+    return SERIES_GLOSSARY
+
+
 def need_tools() -> None:
     missing = [tool for tool in ("ffmpeg", "ffprobe", "espeak-ng") if shutil.which(tool) is None]
     if missing:

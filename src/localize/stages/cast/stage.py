@@ -33,9 +33,9 @@ def cast_file(ctx: StageContext) -> Path:
     return Path(ctx.runtime["cast_file"])
 
 
-def _external(ctx: StageContext) -> list:
+def _external(ctx: StageContext) -> str | None:
     path = cast_file(ctx)
-    return [str(path), file_digest(path) if path.is_file() else None]
+    return file_digest(path) if path.is_file() else None
 
 
 def _run(ctx: StageContext) -> EpisodeVoices:
