@@ -227,9 +227,9 @@ def voice_backend(locale: Locale, options: PipelineOptions):
 
     if options.voice_model is None:
         return tts.backend_for(locale, options.voice_backend)
-    if options.voice_backend not in tts.CLONING_BACKENDS:
-        raise ConfigError(f"--voice-model is for a neural cloning voice backend (speecht5), "
-                          f"not {options.voice_backend!r}; pass --voice speecht5")
+    if options.voice_backend not in tts.MODEL_FOLDER_BACKENDS:
+        raise ConfigError(f"--voice-model is for a neural voice backend ({', '.join(tts.MODEL_FOLDER_BACKENDS)}), "
+                          f"not {options.voice_backend!r}; pass --voice speecht5 or --voice mms")
     backend = tts.VOICES.create(options.voice_backend, model_dir=options.voice_model)
     if backend.supports(locale):
         return backend
