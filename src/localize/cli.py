@@ -58,6 +58,7 @@ def _pipeline_options(settings, *, bed_file: Path | None = None, separator: str 
     from localize.pipeline import PipelineOptions
     from localize.stages.mix import MixOptions
     from localize.stages.transcribe import TranscribeOptions
+    from localize.stages.synthesize import MODEL_FOLDER_BACKENDS
     from localize.stages.synthesize.speecht5 import CLONING_BACKENDS
 
     return PipelineOptions(
@@ -72,7 +73,7 @@ def _pipeline_options(settings, *, bed_file: Path | None = None, separator: str 
         voice_backend=voice_backend or ("speecht5" if voice_model and settings.voice_backend not in CLONING_BACKENDS
                                         else settings.voice_backend),
         voice_model=voice_model or (Path(settings.neural_voice_model) if settings.neural_voice_model and
-                                    (voice_backend or settings.voice_backend) in CLONING_BACKENDS else None),
+                                    (voice_backend or settings.voice_backend) in MODEL_FOLDER_BACKENDS else None),
         voice_match=settings.voice_match,
         glossary=glossary,
         keep_stems=keep_stems,
@@ -96,7 +97,8 @@ _PIPELINE_OPTIONS = [
     click.option("--translator", "translators", multiple=True, help="Translation backend(s), in fallback order."),
     click.option("--voice", "voice_backend", default=None, help="Voice backend (default: kokoro)."),
     click.option("--voice-model", type=click.Path(path_type=Path), default=None,
-                 help="SpeechT5 voice-cloning model folder (with vocoder/); implies --voice speecht5."),
+                 help="Neural voice model folder: SpeechT5 (with vocoder/; implies --voice speecht5) or, with "
+                      "--voice mms, a VITS/MMS-TTS model or a folder of them, one per language."),
     click.option("--separator", default=None, help="Separation backend (default from config)."),
     click.option("--separator-model", type=click.Path(path_type=Path), default=None,
                  help="Demucs checkpoint (.th) or bag (.yaml) for separation; implies --separator demucs."),

@@ -44,7 +44,7 @@ def _run(lines, tag, script, **kw):
     return translate_lines(TranslationRequest(lines, get_locale(tag), **kw), [Scripted.name])
 
 
-@pytest.mark.parametrize("tag", ["en-US", "es-MX", "pt-BR", "id-ID"])
+@pytest.mark.parametrize("tag", ["en-US", "es-MX", "pt-BR", "id-ID", "th-TH", "ar-SA", "vi-VN"])
 def test_shipped_markets_load_with_every_rule_type(tag):
     rules = load_market(tag, MARKETS)
     assert rules is not None and rules.locale == tag

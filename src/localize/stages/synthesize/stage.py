@@ -29,9 +29,9 @@ def open_voice_backend(locale, settings):
 
     if settings.voice_model is None:
         return tts.backend_for(locale, settings.voice_backend)
-    if settings.voice_backend not in tts.CLONING_BACKENDS:
-        raise ConfigError(f"--voice-model is for a neural cloning voice backend (speecht5), "
-                          f"not {settings.voice_backend!r}; pass --voice speecht5")
+    if settings.voice_backend not in tts.MODEL_FOLDER_BACKENDS:
+        raise ConfigError(f"--voice-model is for a neural voice backend ({', '.join(tts.MODEL_FOLDER_BACKENDS)}), "
+                          f"not {settings.voice_backend!r}; pass --voice speecht5 or --voice mms")
     backend = tts.VOICES.create(settings.voice_backend, model_dir=settings.voice_model)
     if backend.supports(locale):
         return backend
