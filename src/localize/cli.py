@@ -34,6 +34,7 @@ def cli() -> None:
     localize EPISODE.mp4 --to en-US [--to es-MX ...] [--out DIR] [--profile tiktok]
     localize SERIES_DIR --to en-US [--out DIR]
     localize watch IN_DIR --to en-US --out DIR [--profile P]
+    localize serve --input-root DIR --out DIR   (jobs over HTTP)
     localize sample --out DIR
     localize translate SRC.srt --to en-US --out OUT.srt
     localize graph
@@ -121,6 +122,22 @@ def _with_pipeline_options(func):
     return func
 
 
+def _with_executor_options(func):
+    func = click.option("--ray-address", default=None, metavar="HOST:PORT",
+                        help="Ray cluster to run on (default: the ray_address setting or $RAY_ADDRESS).")(func)
+    return click.option("--executor", "executor_name", default=None, metavar="local|ray",
+                        help="Where episodes run: local (this process) or ray (one task per analysis and per "
+                             "market; work dir and outputs on a path every node sees). Default: the executor "
+                             "setting, else ray when a Ray address is set, else local.")(func)
+
+
+def _executor(settings, name: str | None, address: str | None):
+    """The executor from the command line, else the settings (``executor``, ``ray_address``), else $RAY_ADDRESS."""
+    from localize.delivery.choose import make_executor
+
+    return make_executor(name or settings.executor, address=address or settings.ray_address)
+
+
 @cli.command(EPISODE_COMMAND)
 @click.argument("episode", type=click.Path(path_type=Path))
 @click.option("--to", "locales", multiple=True, required=True, metavar="LOCALE",
@@ -128,8 +145,9 @@ def _with_pipeline_options(func):
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Output folder (default: beside the episode).")
 @_with_pipeline_options
+@_with_executor_options
 def run_episode(episode: Path, locales: tuple[str, ...], out_dir: Path | None, config: Path | None,
-                **pipeline) -> None:
+                executor_name: str | None, ray_address: str | None, **pipeline) -> None:
     """Localize EPISODE (or every episode of a SERIES folder) into each --to market.
 
     Writes per market the dubbed video, subtitles and a JSON report, shaped by --profile. Given a
@@ -138,24 +156,28 @@ def run_episode(episode: Path, locales: tuple[str, ...], out_dir: Path | None, c
     OUT/<series>.batch.json sums the batch up.
     """
     from localize.locales import get_locale
-    from localize.pipeline import load_report, localize_episode
+    from localize.pipeline import load_report
 
     settings = _settings(config)
     for tag in locales:
         get_locale(tag)  # refuse an unknown locale before any work
     options = _pipeline_options(settings, **pipeline)
-    if episode.is_dir():
-        from localize.delivery.batch import run_series, summary_path
+    executor = _executor(settings, executor_name, ray_address)
+    try:
+        if episode.is_dir():
+            from localize.delivery.batch import run_series, summary_path
 
-        out = out_dir or episode / "localized"  # a subfolder: the series' top level holds only inputs
-        summary = run_series(episode, list(locales), out, options)
-        click.echo(str(summary_path(out, episode)))
-        failed = summary.counts["failed"]
-        if failed:
-            raise LocalizeError(f"{failed} of {len(summary.episodes)} episodes failed; "
-                                f"see {summary_path(out, episode)}")
-        return
-    reports = localize_episode(episode, list(locales), out_dir or episode.parent, options)
+            out = out_dir or episode / "localized"  # a subfolder: the series' top level holds only inputs
+            summary = run_series(episode, list(locales), out, options, executor=executor)
+            click.echo(str(summary_path(out, episode)))
+            failed = summary.counts["failed"]
+            if failed:
+                raise LocalizeError(f"{failed} of {len(summary.episodes)} episodes failed; "
+                                    f"see {summary_path(out, episode)}")
+            return
+        reports = executor.localize(episode, list(locales), out_dir or episode.parent, options)
+    finally:
+        executor.close()
     for report in reports:
         data = load_report(report)
         lipsync = data.get("lipsync") or {}
@@ -179,9 +201,10 @@ def run_episode(episode: Path, locales: tuple[str, ...], out_dir: Path | None, c
 @click.option("--backoff", "backoff_seconds", type=click.FloatRange(0, 86400), default=30.0, show_default=True,
               help="Wait before the first retry; doubled each time.")
 @_with_pipeline_options
+@_with_executor_options
 def watch_command(in_dir: Path, locales: tuple[str, ...], out_dir: Path, once: bool, poll_seconds: float,
                   settle_seconds: float, max_attempts: int, backoff_seconds: float, config: Path | None,
-                  **pipeline) -> None:
+                  executor_name: str | None, ray_address: str | None, **pipeline) -> None:
     """Watch IN_DIR and localize each new video file into every --to market, once.
 
     Jobs live in OUT/.localize-jobs.sqlite (safe across kill -9 and restarts); unusable inputs
@@ -196,9 +219,56 @@ def watch_command(in_dir: Path, locales: tuple[str, ...], out_dir: Path, once: b
                            pipeline=_pipeline_options(settings, **pipeline), poll_seconds=poll_seconds,
                            settle_seconds=settle_seconds, once=once, max_attempts=max_attempts,
                            backoff_seconds=backoff_seconds)
-    summary = watch(options)
+    executor = _executor(settings, executor_name, ray_address)
+    try:  # on ray, each job's analysis and render run as cluster tasks; the job queue stays here
+        summary = watch(options, runner=None if executor.name == "local" else executor.localize)
+    finally:
+        executor.close()
     click.echo(f"localize watch: {summary.done} done, {summary.failed} failed, {summary.retried} retried"
                + (" (stopped)" if summary.stopped else ""), err=True)
+
+
+@cli.command("serve")
+@click.option("--input-root", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Episodes may be named only under this folder.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Output folder (a job's outputs go to OUT/<the episode's folder under the root>/).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; anything but loopback needs LOCALIZE_REVIEW_TOKEN.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8766, show_default=True)
+@click.option("--concurrency", type=click.IntRange(1, 256), default=None,
+              help="Jobs at once (default: 1 on the local executor, 4 on ray).")
+@_with_pipeline_options
+@_with_executor_options
+def serve_command(input_root: Path, out_dir: Path, host: str, port: int, concurrency: int | None,
+                  config: Path | None, executor_name: str | None, ray_address: str | None, **pipeline) -> None:
+    """Serve jobs over HTTP: POST /api/jobs {"episode", "locales", "profile"}, GET /api/jobs/{id}.
+
+    With LOCALIZE_REVIEW_TOKEN set, every request must carry it (X-Review-Token or
+    Authorization: Bearer). Stop with Ctrl-C.
+    """
+    import os
+
+    from localize.delivery.jobs_api import TOKEN_ENV, JobService, check_bind, create_app
+
+    token = os.environ.get(TOKEN_ENV) or None
+    check_bind(host, token)
+    try:
+        import uvicorn
+    except ImportError:
+        raise LocalizeError("localize serve needs FastAPI and uvicorn: pip install fastapi uvicorn") from None
+    settings = _settings(config)
+    options = _pipeline_options(settings, **pipeline)
+    executor = _executor(settings, executor_name, ray_address)
+    service = JobService(input_root, out_dir, options, executor, profiles_dir=settings.profiles_dir,
+                         concurrency=concurrency)
+    click.echo(f"localize serve: jobs API on http://{host}:{port}/api/jobs (episodes under {service.input_root})",
+               err=True)
+    try:
+        uvicorn.run(create_app(service, token), host=host, port=port, log_level="warning")
+    finally:
+        service.close(wait=False)
+        executor.close()
 
 
 @cli.command()

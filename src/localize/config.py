@@ -44,6 +44,10 @@ class Settings:
     seq2seq_model: str | None = None
     # A SpeechT5 voice-cloning model folder for voice_backend "speecht5" (also: --voice-model).
     neural_voice_model: str | None = None
+    # Where episodes run: "local" (this process) or "ray" (a Ray cluster at ray_address or $RAY_ADDRESS;
+    # with neither set, a Ray instance on this machine). Unset: ray when an address is known, else local.
+    executor: str | None = None
+    ray_address: str | None = None
 
 
 ENV_PREFIX = "LOCALIZE_"

@@ -118,6 +118,34 @@ class StagedOutputs:
             self.folder = None
 
 
+def staging_leftovers(root: Path, label: str = "outputs") -> list[Path]:
+    """Staging folders of ``label`` under ``root`` left by runs that were killed before their commit.
+
+    Only call this when no run of ``label`` can still be writing (after every task of it ended).
+    """
+    import glob
+
+    return sorted(p for p in Path(root).glob(f".{glob.escape(label)}.*.part") if p.is_dir())
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``'s hidden ``.NAME.lock`` beside it (processes and, on NFS, machines).
+
+    The kernel drops the lock when its holder dies (``kill -9`` included), so a crash never leaves it held.
+    """
+    import fcntl
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 @contextlib.contextmanager
 def staged_outputs(root: Path, label: str = "outputs") -> Iterator[StagedOutputs]:
     """A :class:`StagedOutputs` committed when the block succeeds, discarded when it raises."""

@@ -17,6 +17,22 @@ from localize.errors import ModelError
 from localize.fsutil import atomic_path
 
 
+# A long-lived worker (a Ray worker process running task after task) keeps every model it has
+# loaded; a one-off run frees each one after its stage, so the next stage has the memory.
+_KEEP_LOADED = False
+
+
+def keep_loaded(keep: bool = True) -> None:
+    """Keep loaded models in this process between stages and episodes (set by executor workers)."""
+    global _KEEP_LOADED
+    _KEEP_LOADED = keep
+
+
+def keeping_loaded() -> bool:
+    """True when stages must not free their models after running (see :func:`keep_loaded`)."""
+    return _KEEP_LOADED
+
+
 def models_dir() -> Path:
     """Where assembled models live."""
     env = os.environ.get("LOCALIZE_MODELS")

@@ -16,16 +16,16 @@ import json
 import re
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from localize.errors import InputError, LocalizeError, UsageError
+from localize.errors import InputError, UsageError
 from localize.fsutil import file_digest, write_json_atomic
 
 if TYPE_CHECKING:
+    from localize.delivery.executors import Executor
     from localize.locales import Locale
     from localize.pipeline import PipelineOptions
     from localize.stages.export.profiles import ExportProfile
@@ -162,16 +162,19 @@ def _now() -> str:
 
 
 def run_series(series_dir: Path, locales: list[str], out_dir: Path, options: PipelineOptions, *,
-               runner: Runner | None = None, log: Callable[[str], None] | None = None) -> BatchSummary:
+               runner: Runner | None = None, executor: Executor | None = None,
+               log: Callable[[str], None] | None = None) -> BatchSummary:
     """Localize every episode of ``series_dir`` into ``locales``; returns (and writes) the summary.
 
-    One episode's failure is recorded and the batch goes on. ``runner`` defaults to
-    :func:`localize.pipeline.localize_episode`.
+    One episode's failure is recorded and the batch goes on. The work runs on ``executor``
+    (default: :class:`~localize.delivery.executors.LocalExecutor` over ``runner``, which defaults
+    to :func:`localize.pipeline.localize_episode`); on the ``ray`` executor every episode's
+    analysis and markets run at once across the cluster and episodes finish in any order.
     """
+    from localize.delivery.executors import EpisodeWork, LocalExecutor
     from localize.locales import get_locale
-    from localize.pipeline import localize_episode
 
-    runner = runner or localize_episode
+    executor = executor or LocalExecutor(runner)
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
     series_dir = Path(series_dir)
     out_dir = Path(out_dir)
@@ -194,50 +197,95 @@ def run_series(series_dir: Path, locales: list[str], out_dir: Path, options: Pip
     out_dir.mkdir(parents=True, exist_ok=True)
     target = summary_path(out_dir, series_dir)
     started = time.perf_counter()
+    tracker = _SeriesTracker(summary, episodes, targets, out_dir, options, log,
+                             lambda: _write_summary(summary, target, started))
     try:
-        for index, episode in enumerate(episodes, 1):
-            result = _run_one(episode, targets, out_dir, options, runner)
-            summary.episodes.append(result)
-            summary.seconds = round(time.perf_counter() - started, 1)
-            write_json_atomic(target, summary.to_json())
-            log(f"localize: [{index}/{len(episodes)}] {episode.name}: {result.status}"
-                + (f" ({result.error})" if result.error else f" in {result.seconds:.1f} s"))
+        plan = []
+        for episode in episodes:
+            missing = tracker.plan(episode)
+            if missing:
+                plan.append(EpisodeWork(episode, tuple(t.tag for t in missing)))
+        if plan:
+            executor.run(plan, out_dir, options, tracker.on_outcome)
     except BaseException:
         summary.interrupted = True
         raise
     finally:
         summary.finished = _now()
-        summary.seconds = round(time.perf_counter() - started, 1)
-        write_json_atomic(target, summary.to_json())
+        _write_summary(summary, target, started)
     return summary
 
 
-def _run_one(episode: Path, targets: list[Locale], out_dir: Path, options: PipelineOptions,
-             runner: Runner) -> EpisodeResult:
-    result = EpisodeResult(episode=episode.stem, path=str(episode), status="done")
-    started = time.perf_counter()
-    digest = None
-    try:
-        digest = file_digest(episode)
-        missing = [t for t in targets if not market_complete(episode, t, out_dir, options.profile, digest)]
-        for t in targets:
-            result.markets[t.tag] = "skipped" if t not in missing else "pending"
+def _write_summary(summary: BatchSummary, target: Path, started: float) -> None:
+    summary.seconds = round(time.perf_counter() - started, 1)
+    write_json_atomic(target, summary.to_json())
+
+
+class _SeriesTracker:
+    """Turns the executor's outcomes (an analysis, a market, a failed episode) into episode results."""
+
+    def __init__(self, summary: BatchSummary, episodes: list[Path], targets: list[Locale], out_dir: Path,
+                 options: PipelineOptions, log: Callable[[str], None], save: Callable[[], None]) -> None:
+        self.summary, self.targets, self.out_dir, self.options = summary, targets, out_dir, options
+        self.log, self.save = log, save
+        self.order = {episode.resolve(): index for index, episode in enumerate(episodes)}
+        self.total = len(episodes)
+        self.open: dict[Path, EpisodeResult] = {}
+        self.digests: dict[Path, str | None] = {}
+
+    def plan(self, episode: Path) -> list[Locale]:
+        """The markets of ``episode`` still to make; an episode with none (or unreadable) is recorded now."""
+        result = EpisodeResult(episode=episode.stem, path=str(episode), status="done")
+        try:
+            digest = file_digest(episode)
+        except OSError as exc:
+            result.status, result.error = "failed", f"{episode}: {exc.strerror or exc}"
+            self._close(episode, result)
+            return []
+        self.digests[episode.resolve()] = digest
+        missing = [t for t in self.targets if not market_complete(episode, t, self.out_dir, self.options.profile,
+                                                                   digest)]
+        for t in self.targets:
+            result.markets[t.tag] = "pending" if t in missing else "skipped"
         if not missing:
             result.status = "skipped"
+            self._close(episode, result)
         else:
-            reports = runner(episode, [t.tag for t in missing], out_dir, options)
-            result.reports = [str(r) for r in reports]
-            for t in missing:
-                result.markets[t.tag] = "done"
-    except LocalizeError as exc:
-        result.status, result.error = "failed", str(exc)
-    except Exception as exc:  # noqa: BLE001 - one broken episode must not stop the series
-        traceback.print_exc()
-        result.status, result.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
-    if result.status == "failed":
-        for t in targets:  # markets rendered before the failure are complete and stay so
-            if result.markets.get(t.tag) == "pending":
-                complete = digest is not None and market_complete(episode, t, out_dir, options.profile, digest)
-                result.markets[t.tag] = "done" if complete else "failed"
-    result.seconds = round(time.perf_counter() - started, 1)
-    return result
+            self.open[episode.resolve()] = result
+        return missing
+
+    def on_outcome(self, outcome) -> None:
+        key = Path(outcome.episode).resolve()
+        result = self.open.get(key)
+        if result is None:
+            return
+        result.seconds = round(result.seconds + outcome.seconds, 1)
+        if outcome.status == "failed":
+            result.error = result.error or outcome.error
+        if outcome.locale is None:
+            if outcome.status != "failed":
+                return  # the analysis is done; the markets follow
+            digest = self.digests.get(key)
+            for t in self.targets:  # markets finished before the failure are complete and stay so
+                if result.markets.get(t.tag) == "pending":
+                    complete = digest is not None and market_complete(Path(outcome.episode), t, self.out_dir,
+                                                                      self.options.profile, digest)
+                    result.markets[t.tag] = "done" if complete else "failed"
+        else:
+            result.markets[outcome.locale] = "done" if outcome.status == "done" else "failed"
+            if outcome.report is not None:
+                result.reports.append(str(outcome.report))
+        if "pending" in result.markets.values():
+            self.save()
+            return
+        if "failed" in result.markets.values():
+            result.status = "failed"
+        self._close(Path(result.path), result)
+
+    def _close(self, episode: Path, result: EpisodeResult) -> None:
+        self.open.pop(episode.resolve(), None)
+        self.summary.episodes.append(result)
+        self.summary.episodes.sort(key=lambda r: self.order.get(Path(r.path).resolve(), 0))
+        self.save()
+        self.log(f"localize: [{len(self.summary.episodes)}/{self.total}] {episode.name}: {result.status}"
+                 + (f" ({result.error})" if result.error else f" in {result.seconds:.1f} s"))

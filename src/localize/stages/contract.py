@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from localize.fsutil import digest_of, file_digest, write_json_atomic
 from localize.model import from_dict, to_dict
+from localize.models import keeping_loaded
 from localize.workdir import StageRecord, WorkDir
 
 if TYPE_CHECKING:
@@ -259,7 +260,7 @@ class Runner:
                 try:
                     value = stage.run(ctx)
                 finally:
-                    if stage.release is not None:
+                    if stage.release is not None and not keeping_loaded():
                         stage.release()
                 data = encode(stage, value)
                 self.work.save(name, key, data)

@@ -172,4 +172,7 @@ class FasterWhisper(Transcriber):
         return options.language, float(probability if language == options.language else 1.0 - probability)
 
     def close(self) -> None:
-        _whisper.cache_clear()
+        from localize.models import keeping_loaded
+
+        if not keeping_loaded():  # a worker process keeps Whisper for its next episode
+            _whisper.cache_clear()

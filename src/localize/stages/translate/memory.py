@@ -45,15 +45,16 @@ class TranslationMemory:
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path else None
         self.entries: dict[str, dict[str, MemoryEntry]] = {}
+        self._changed: set[tuple[str, str]] = set()  # (locale, key) put since loading: what save() writes over
         if self.path and self.path.is_file():
-            self._read()
+            self.entries = self._read()
 
-    def _read(self) -> None:
+    def _read(self) -> dict[str, dict[str, MemoryEntry]]:
         assert self.path is not None
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            for tag, block in data.get("entries", {}).items():
-                self.entries[tag] = {key: MemoryEntry(**value) for key, value in block.items()}
+            return {tag: {key: MemoryEntry(**value) for key, value in block.items()}
+                    for tag, block in data.get("entries", {}).items()}
         except (OSError, ValueError, TypeError, AttributeError) as exc:
             raise ConfigError(f"translation memory {self.path} is unreadable: {exc}") from None
 
@@ -71,20 +72,35 @@ class TranslationMemory:
         if old and old.origin == HUMAN and origin != HUMAN:
             return False
         block[key] = MemoryEntry(text=text.strip(), origin=origin, episode=episode, updated=time.time())
+        self._changed.add((locale, key))
         return True
 
     def __len__(self) -> int:
         return sum(len(block) for block in self.entries.values())
 
     def save(self) -> None:
-        """Write the memory atomically (no-op without a path)."""
+        """Write the memory atomically (no-op without a path).
+
+        Episodes of a series may translate at once (a Ray cluster, two watchers): under the file's
+        lock, what others saved since this memory was read is kept, and only the lines put here are
+        written over it (a human entry on disk still beats a machine one from here).
+        """
         if not self.path:
             return
-        data = {"version": 1, "entries": {tag: {k: asdict(v) for k, v in sorted(block.items())}
-                                          for tag, block in sorted(self.entries.items())}}
+        from localize.fsutil import file_lock
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(self.path) as tmp:
-            Path(tmp).write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        with file_lock(self.path):
+            merged = self._read() if self.path.is_file() else {}
+            for locale, key in self._changed:
+                mine, theirs = self.entries[locale][key], merged.get(locale, {}).get(key)
+                if not (theirs and theirs.origin == HUMAN and mine.origin != HUMAN):
+                    merged.setdefault(locale, {})[key] = mine
+            self.entries, self._changed = merged, set()
+            data = {"version": 1, "entries": {tag: {k: asdict(v) for k, v in sorted(block.items())}
+                                              for tag, block in sorted(self.entries.items())}}
+            with atomic_path(self.path) as tmp:
+                Path(tmp).write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
 def import_edits(edited: Path, memory: TranslationMemory, locale: str, sources: list[str] | Path | None = None,
