@@ -7,7 +7,7 @@ LOCALIZE := $(VENV)/bin/localize
 STAMP := $(VENV)/.installed
 DEMO := build/demo
 
-.PHONY: setup system demo test test-slow bench clean
+.PHONY: setup system demo test test-slow bench bench-scale clean
 
 setup: system $(STAMP)
 
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[models,test]'
+	$(PY) -m pip install --quiet -e '.[models,test,ray]'
 	# MTCNN face-detector weights ship in this wheel; its metadata pins an old torch, so no deps.
 	$(PY) -m pip install --quiet --no-deps facenet-pytorch==2.6.0
 	$(LOCALIZE) models --prepare
@@ -37,6 +37,9 @@ test-slow: setup
 
 bench: setup
 	$(PY) bench/pipeline.py
+
+bench-scale: setup
+	$(PY) bench/scale.py
 
 clean:
 	rm -rf build .pytest_cache
