@@ -42,9 +42,9 @@ def market_free_copy(warm_work: Path, target: Path) -> None:
     """``warm_work`` without any market's artifacts: the analysis stays, every render starts over."""
     shutil.copytree(warm_work, target)
     shutil.rmtree(target / "units", ignore_errors=True)
-    for path in target.iterdir():
-        if path.is_file() and any(f".{tag}." in path.name for tag in ("en-US", "es-MX")):
-            path.unlink()
+    for path in target.iterdir():  # translate.en-US.json, dub.en-US/, mix.en-US.wav, market-picture...en-US...
+        if any(f".{tag}" in path.name for tag in ("en-US", "es-MX")):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 def prepare(root: Path, episodes: int) -> dict:

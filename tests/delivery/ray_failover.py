@@ -81,7 +81,8 @@ def main(spec_path: str) -> int:
 
     from localize.delivery.batch import run_series
     from localize.delivery.ray_executor import RayExecutor
-    from localize.pipeline import PipelineOptions
+    from localize.cli import _pipeline_options
+    from localize.config import load_settings
 
     killed: dict = {}
     stop = threading.Event()
@@ -113,7 +114,8 @@ def main(spec_path: str) -> int:
                 on_outcome(outcome)
             return super().run(work, out_dir, options, record)
 
-    options = PipelineOptions(work_root=Path(spec["work"]), glossary=Path(spec["glossary"]))
+    # The options `localize SERIES --work-dir W --glossary G` would run with (the reference run is that command).
+    options = _pipeline_options(load_settings(), work_dir=Path(spec["work"]), glossary=Path(spec["glossary"]))
     lines: list[str] = []
     summary = run_series(Path(spec["series"]), spec["locales"], Path(spec["out"]), options,
                          executor=Recording(address=address, log=lines.append), log=lines.append)

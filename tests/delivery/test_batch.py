@@ -133,3 +133,40 @@ def test_series_batch_cli_real_run_and_resume(warm_work, short_episode, tmp_path
     assert (out / "ceo-romance" / "en-US" / "ep10.mp4").is_file()
     assert {p.name: p.read_bytes() for p in series.iterdir()} == inputs  # inputs untouched
     assert not [p for p in out.rglob("*") if ".part" in p.name and ".localize-work" not in str(p)]
+
+
+def test_run_series_takes_outcomes_in_any_order_from_an_executor(tmp_path):
+    """A cluster finishes markets out of order and per task: each episode closes when its last market does."""
+    from localize.delivery.executors import Executor, Outcome
+
+    series = tmp_path / "drama"
+    series.mkdir()
+    for name in ("e1.mp4", "e2.mp4", "e3.mp4"):
+        (series / name).write_bytes(name.encode())
+
+    class OutOfOrder(Executor):
+        name = "test"
+
+        def run(self, work, out_dir, options, on_outcome):
+            by_stem = {w.episode.stem: w.episode for w in work}
+            assert [w.locales for w in work] == [("en-US", "es-MX")] * 3
+            on_outcome(Outcome(by_stem["e3"], None, "done"))
+            on_outcome(Outcome(by_stem["e2"], None, "failed", error="e2: not a readable media file",
+                               error_kind="InputError"))
+            on_outcome(Outcome(by_stem["e3"], "es-MX", "done", seconds=2.0, report=out_dir / "e3.es-MX.json"))
+            on_outcome(Outcome(by_stem["e1"], None, "done"))
+            on_outcome(Outcome(by_stem["e1"], "en-US", "failed", error="internal error: boom", error_kind="internal"))
+            on_outcome(Outcome(by_stem["e3"], "en-US", "done", seconds=3.0, report=out_dir / "e3.en-US.json"))
+            on_outcome(Outcome(by_stem["e1"], "es-MX", "done", report=out_dir / "e1.es-MX.json"))
+
+    lines: list[str] = []
+    summary = batch.run_series(series, ["en-US", "es-MX"], tmp_path / "out", PipelineOptions(),
+                               executor=OutOfOrder(), log=lines.append)
+    assert [(e.episode, e.status, e.markets) for e in summary.episodes] == [
+        ("e1", "failed", {"en-US": "failed", "es-MX": "done"}),
+        ("e2", "failed", {"en-US": "failed", "es-MX": "failed"}),
+        ("e3", "done", {"en-US": "done", "es-MX": "done"})]
+    assert summary.episodes[0].error == "internal error: boom" and summary.episodes[2].seconds == 5.0
+    assert [line.split(":")[1].strip() for line in lines] == ["[1/3] e2.mp4", "[2/3] e3.mp4", "[3/3] e1.mp4"]
+    written = json.loads((tmp_path / "out" / "drama.batch.json").read_text())
+    assert written["counts"] == {"done": 1, "skipped": 0, "failed": 2}
