@@ -161,6 +161,9 @@ def parse_probe(data: dict) -> MediaInfo:
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     if video is None:
         raise InputError("no video stream found")
+    container = str(data.get("format", {}).get("format_name", ""))
+    if container.endswith("_pipe") or container == "image2":
+        raise InputError(f"a still image ({video.get('codec_name')}), not a video")
     rate = video.get("avg_frame_rate") or video.get("r_frame_rate") or "0/1"
     try:
         fps = Fraction(rate)

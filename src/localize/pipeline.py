@@ -255,6 +255,34 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
     return outputs["report"]
 
 
+def check_options(options: PipelineOptions) -> None:
+    """Refuse a bad option or settings file before any stage runs: every backend name is known,
+    every file an option names exists, and the glossary parses."""
+    from localize.errors import ConfigError, UsageError
+    from localize.stages.hardsubs.remove import MODES
+    from localize.stages.separate.registry import SEPARATORS
+    from localize.stages.synthesize import VOICES
+    from localize.stages.transcribe import TRANSCRIBERS
+    from localize.stages.translate import TRANSLATORS, load_glossary
+
+    for registry, names, option in ((SEPARATORS, [options.separator], "--separator"),
+                                    (TRANSCRIBERS, [options.transcribe.model], "transcription_model"),
+                                    (TRANSLATORS, list(options.translators), "--translator"),
+                                    (VOICES, [options.voice_backend], "--voice")):
+        for name in names:
+            if name not in registry.names():
+                raise UsageError(f"{option}: unknown {registry.kind} backend {name!r}; "
+                                 f"choose one of: {', '.join(registry.names())}")
+    if options.hardsubs.removal not in MODES:
+        raise UsageError(f"unknown subtitle removal mode {options.hardsubs.removal!r}; choose one of: "
+                         f"{', '.join(MODES)}")
+    for path, option in ((options.bed_file, "--bed"), (options.separator_model, "--separator-model"),
+                         (options.voice_model, "--voice-model"), (options.lipsync_checkpoint, "--lipsync-checkpoint")):
+        if path is not None and not Path(path).exists():
+            raise ConfigError(f"{option}: {path} not found")
+    load_glossary(options.glossary)
+
+
 def work_dir_for(episode: Path, digest: str, out_dir: Path, options: PipelineOptions) -> WorkDir:
     root = options.work_root or out_dir / ".localize-work"
     return WorkDir(Path(root) / f"{episode.stem}-{digest[:12]}")
@@ -268,7 +296,9 @@ def localize_episode(episode: Path, locales: list[str], out_dir: Path,
     :func:`output_paths` and are written atomically.
     """
     episode = Path(episode)
-    targets = [get_locale(tag) for tag in locales]
+    # One market once, however often it was asked for.
+    targets = list({locale.tag: locale for locale in (get_locale(tag) for tag in locales)}.values())
+    check_options(options)
     check_readable(episode)
     out_dir = Path(out_dir)
     try:
@@ -278,7 +308,11 @@ def localize_episode(episode: Path, locales: list[str], out_dir: Path,
     ensure_writable(out_dir)
     digest = file_digest(episode)
     work = work_dir_for(episode, digest, out_dir, options)
-    analysis = analyse(episode, options, work, digest)
+    try:
+        analysis = analyse(episode, options, work, digest)
+    except BaseException:
+        work.discard_if_unused()
+        raise
     analysis_records = list(work.records)
     reports = []
     for locale in targets:
