@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from localize import __version__
-from localize.errors import LocalizeError
+from localize.errors import LocalizeError, OutputError
 
 EPISODE_COMMAND = "run"
 
@@ -53,7 +53,8 @@ def _pipeline_options(settings, *, bed_file: Path | None = None, separator: str 
                       voice_backend: str | None = None, glossary: Path | None = None, keep_stems: bool = False,
                       work_dir: Path | None = None, lipsync_checkpoint: Path | None = None,
                       profile: str | None = None, voice_model: Path | None = None,
-                      separator_model: Path | None = None, keep_nonverbal: bool = False):
+                      separator_model: Path | None = None, keep_nonverbal: bool = False,
+                      source_language: str | None = None):
     """PipelineOptions from the settings and the command line (the command line wins)."""
     from localize.stages.export.profiles import load_profile
     from localize.ffmpeg import VideoEncoding
@@ -64,7 +65,8 @@ def _pipeline_options(settings, *, bed_file: Path | None = None, separator: str 
     from localize.stages.synthesize.speecht5 import CLONING_BACKENDS
 
     return PipelineOptions(
-        transcribe=TranscribeOptions(model=settings.transcription_model, language=settings.source_language),
+        transcribe=TranscribeOptions(model=settings.transcription_model,
+                                     language=source_language or settings.source_language),
         # --separator-model alone picks the demucs backend, as --bed picks the supplied stem.
         separator="file" if bed_file else (separator or ("demucs" if separator_model else settings.separator)),
         bed_file=bed_file,
@@ -90,6 +92,9 @@ def _pipeline_options(settings, *, bed_file: Path | None = None, separator: str 
 
 
 _PIPELINE_OPTIONS = [
+    click.option("--from", "source_language", default=None, metavar="LANG",
+                 help="The episode's spoken language, as Whisper names it (default: zh, or source_language "
+                      "in the config)."),
     click.option("--glossary", type=click.Path(path_type=Path), default=None, help="Series glossary YAML."),
     click.option("--keep-stems", is_flag=True, help="Also write the background and dub stems as WAV."),
     click.option("--bed", "bed_file", type=click.Path(path_type=Path), default=None,
@@ -408,6 +413,13 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except OSError as exc:
+        from localize.fsutil import WRITE_REFUSED
+
+        if exc.errno not in WRITE_REFUSED:
+            raise  # a bug: the traceback is for us
+        click.echo(f"localize: error: cannot write {exc.filename or ''}: {exc.strerror}", err=True)
+        return OutputError.exit_code
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from localize.errors import InputError, ToolError
+from localize.errors import InputError, LocalizeError, OutputError, ToolError
 
 BASE_ARGS = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
 
@@ -111,12 +111,26 @@ def mp4_output_args(dst: Path, metadata: dict[str, str] | None, audio_language: 
     return [*args, "-movflags", "+faststart", "-f", "mp4", str(dst)]
 
 
+# What ffmpeg prints when the output side, not the input or ffmpeg itself, is at fault.
+_OUTPUT_FAULTS = ("No space left on device", "Disk quota exceeded", "Read-only file system", "File too large")
+
+
+def failure(what: str, stderr: str | bytes) -> LocalizeError:
+    """The error for a failed ffmpeg run: :class:`OutputError` when the disk refused its writes (full,
+    read-only), else :class:`ToolError` with ffmpeg's last line."""
+    text = stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr
+    for fault in _OUTPUT_FAULTS:
+        if fault in text:
+            return OutputError(f"cannot write while {what}: {fault.lower()}")
+    last = (text.strip().splitlines() or ["no message"])[-1]
+    return ToolError(f"ffmpeg failed while {what}: {last}")
+
+
 def run(argv: list[str], *, what: str) -> None:
-    """Run an ffmpeg/ffprobe argv; raise :class:`ToolError` naming ``what`` on failure."""
+    """Run an ffmpeg/ffprobe argv; raise :func:`failure`'s error naming ``what`` when it fails."""
     proc = subprocess.run(resolved(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
     if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-        raise ToolError(f"ffmpeg failed while {what}: {last}")
+        raise failure(what, proc.stderr)
 
 
 @dataclass(frozen=True)
@@ -459,8 +473,7 @@ def measure_loudness(src: Path) -> dict[str, float]:
     """Run :func:`ebur128_argv` on ``src`` and parse its summary."""
     proc = subprocess.run(resolved(ebur128_argv(src)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
     if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-        raise ToolError(f"ffmpeg failed while measuring loudness of {src.name}: {last}")
+        raise failure(f"measuring loudness of {src.name}", proc.stderr)
     return parse_ebur128(proc.stderr)
 
 
@@ -511,8 +524,7 @@ def close_encoder(encoder: subprocess.Popen, stderr_file, what: str) -> None:
     encoder.wait()
     if encoder.returncode != 0:
         stderr_file.seek(0)
-        last = (stderr_file.read().decode(errors="replace").strip().splitlines() or ["no message"])[-1]
-        raise ToolError(f"ffmpeg failed while {what}: {last}")
+        raise failure(what, stderr_file.read())
 
 
 def encode_audio_argv(src: Path, dst: Path, *, audio_args: list[str]) -> list[str]:

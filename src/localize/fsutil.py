@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -14,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from localize.errors import OutputError
+
+# What the system says when a folder cannot take a write: full, over quota, read-only, too big.
+WRITE_REFUSED = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 
 def glob_escape(text: str) -> str:
     """``text`` as a literal inside a glob pattern."""
@@ -42,6 +46,11 @@ def atomic_path(final: Path) -> Iterator[Path]:
         if tmp.exists():
             give_usual_mode(tmp)
         os.replace(tmp, final)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno in WRITE_REFUSED:
+            raise OutputError.cannot_write(final.parent, exc) from None
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -180,6 +189,15 @@ def staged_outputs(root: Path, label: str = "outputs") -> Iterator[StagedOutputs
         stage.discard()
         raise
     stage.commit()
+
+
+def free_space(folder: Path) -> str:
+    """The free space of the file system holding ``folder``, for error messages ("1.2 MB")."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return "unknown space"
+    return f"{free / 1e6:.1f} MB"
 
 
 def current_umask() -> int:

@@ -157,7 +157,9 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
         "ai_label": AI_LABEL,
         "source": {"path": str(episode), "sha256": analysis.ingest.digest, "duration": media.duration_ms / 1000,
                    "width": media.width, "height": media.height, "fps": round(media.fps, 3),
-                   "audio_channels": media.audio_channels, "language": analysis.transcript.language},
+                   "audio_channels": media.audio_channels, "language": analysis.transcript.language,
+                   **({"language_note": analysis.transcript.language_note}
+                      if analysis.transcript.language_note else {})},
         "locale": locale.tag,
         "backends": {"separation": analysis.stems.backend, "transcription": options.transcribe.model,
                      "translation": list(options.translators), "voice": synth["backend"]},
@@ -183,6 +185,8 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
             "dub_start": by_id[seg.id].get("start_ms", seg.start_ms) / 1000,
             "borrowed_ms": [by_id[seg.id].get("borrowed_before_ms", 0), by_id[seg.id].get("borrowed_after_ms", 0)],
             "energy_db": prosody.get(seg.id, {}).get("energy_db"), "gain_db": prosody.get(seg.id, {}).get("gain_db"),
+            # A line no voice can say (punctuation only) stays silent; the reason says why.
+            **({"unvoiced": by_id[seg.id]["unvoiced"]} if by_id[seg.id].get("unvoiced") else {}),
         } for seg, tr in zip(segments, translations)],
         "outputs": {name: str(p) for name, p in outputs.items()},
     }
@@ -273,6 +277,11 @@ def check_options(options: PipelineOptions) -> None:
             if name not in registry.names():
                 raise UsageError(f"{option}: unknown {registry.kind} backend {name!r}; "
                                  f"choose one of: {', '.join(registry.names())}")
+    from faster_whisper.tokenizer import _LANGUAGE_CODES as WHISPER_LANGUAGES
+
+    if options.transcribe.language not in WHISPER_LANGUAGES:
+        raise UsageError(f"--from: Whisper knows no language {options.transcribe.language!r} "
+                         f"(use a code such as zh, yue, en, ja)")
     if options.hardsubs.removal not in MODES:
         raise UsageError(f"unknown subtitle removal mode {options.hardsubs.removal!r}; choose one of: "
                          f"{', '.join(MODES)}")

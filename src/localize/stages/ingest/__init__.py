@@ -9,7 +9,7 @@ import numpy as np
 
 from localize import ffmpeg
 from localize.audio import read_wav
-from localize.errors import InputError, NoAudioError, SilentInputError
+from localize.errors import InputError, NoAudioError, SilentInputError, ToolError
 from localize.ffmpeg import MediaInfo
 from localize.workdir import WorkDir
 
@@ -56,7 +56,7 @@ def ingest(path: Path, digest: str, work: WorkDir) -> IngestResult:
     for target, rate, chans in ((analysis, ANALYSIS_RATE, 1), (mix, MIX_RATE, channels)):
         try:
             ffmpeg.run(ffmpeg.extract_audio_argv(path, target, rate=rate, channels=chans), what="decoding the audio")
-        except Exception as exc:  # ffmpeg's own message says what broke (truncated, corrupt)
+XX
             raise InputError(f"{path.name}: audio cannot be decoded ({exc})") from None
     samples, rate = read_wav(analysis)
     decoded_ms = int(1000 * len(samples) / rate)
