@@ -149,6 +149,7 @@ class MediaInfo:
     audio_rate: int
     rotation: int
     format_name: str
+    nominal_fps: str = ""  # the stream's r_frame_rate ("30/1"): its frames' base rate, for VFR input
 
     @property
     def fps(self) -> float:
@@ -206,6 +207,7 @@ def parse_probe(data: dict) -> MediaInfo:
         audio_rate=int(audio.get("sample_rate") or 0) if audio else 0,
         rotation=_rotation(video),
         format_name=str(data.get("format", {}).get("format_name", "")),
+        nominal_fps=str(video.get("r_frame_rate") or ""),
     )
 
 
@@ -217,6 +219,41 @@ def probe(path: Path) -> MediaInfo:
         if str(exc).startswith(f"{path.name}:"):
             raise
         raise InputError(f"{path.name}: {exc}") from None
+
+
+def frame_times(path: Path) -> list[float]:
+    """Presentation times (s) of the first video stream's packets, in time order."""
+    proc = subprocess.run(resolved(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                                    "packet=pts_time", "-of", "csv=p=0", str(path)]),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+    if proc.returncode != 0:
+        raise failure(f"reading the frame times of {Path(path).name}", proc.stderr)
+    times = []
+    for line in proc.stdout.split():
+        try:
+            times.append(float(line.strip(",")))
+        except ValueError:
+            continue  # N/A
+    return sorted(times)
+
+
+def is_variable_rate(path: Path, nominal_fps: float) -> bool:
+    """Whether the frames of ``path`` are not evenly spaced at ``nominal_fps`` (a gap or a burst of
+    more than half a frame)."""
+    times = frame_times(path)
+    if len(times) < 3 or nominal_fps <= 0:
+        return False
+    frame = 1.0 / nominal_fps
+    return any(abs((b - a) - frame) > frame / 2 for a, b in zip(times, times[1:]))
+
+
+def conform_picture_argv(src: Path, dst: Path, *, fps: str, pad_even: bool) -> list[str]:
+    """The picture of ``src`` as a lossless constant-rate intermediate: frames repeated at their source
+    times to ``fps`` (a rational like ``30/1``), padded to even sizes when ``pad_even``; no audio."""
+    filters = ["pad=ceil(iw/2)*2:ceil(ih/2)*2"] if pad_even else []
+    return ffmpeg_argv("-i", str(src), "-map", "0:v:0", "-an", "-sn", "-dn", *(["-vf", ",".join(filters)] if filters else []),
+                       "-fps_mode", "cfr", "-r", fps, "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0",
+                       str(dst))
 
 
 def concat_stills_list(stills: list[tuple[Path, int]]) -> str:

@@ -24,13 +24,14 @@ class Picture:
 
 
 def _read(ctx: StageContext) -> HardsubAnalysis:
-    return analyse_hardsubs(ctx.episode, ctx.inputs["media"].media.duration_ms, ctx.settings.hardsubs)
+    media = ctx.inputs["media"]
+    return analyse_hardsubs(media.picture_path, media.media.duration_ms, ctx.settings.hardsubs)
 
 
 def _remove(ctx: StageContext) -> Picture:
-    clean = remove_hardsubs(ctx.episode, ctx.inputs["hardsub"], ctx.work.path(CLEAN_PICTURE), ctx.settings.hardsubs)
-    return Picture(video=str(clean), removed=True) if clean is not None else \
-        Picture(video=str(ctx.episode), removed=False)
+    picture = ctx.inputs["media"].picture_path
+    clean = remove_hardsubs(picture, ctx.inputs["hardsub"], ctx.work.path(CLEAN_PICTURE), ctx.settings.hardsubs)
+    return Picture(video=str(clean), removed=True) if clean is not None else Picture(video=str(picture), removed=False)
 
 
 def language_verdict(asr: Transcript, events: list, options, episode_name: str) -> str:
@@ -66,9 +67,9 @@ def _fuse(ctx: StageContext) -> Transcript:
     return dataclasses.replace(asr, segments=segments)
 
 
-HARDSUBS = Stage(name="hardsubs", version=VERSION, gives="hardsub", needs=("source", "media"), settings=("hardsubs",),
+HARDSUBS = Stage(name="hardsubs", version=VERSION, gives="hardsub", needs=("media",), settings=("hardsubs",),
                  output=HardsubAnalysis, run=_read, summary="find the burned-in subtitle band and read it (OCR)")
-UNSUBTITLE = Stage(name="unsubtitle", version=VERSION, gives="picture", needs=("source", "hardsub"),
+UNSUBTITLE = Stage(name="unsubtitle", version=VERSION, gives="picture", needs=("media", "hardsub"),
                    settings=("hardsubs",), output=Picture, run=_remove,
                    files=lambda data: (data["video"],),
                    summary="remove the burned-in text from the picture (inpaint, blur or box)")
