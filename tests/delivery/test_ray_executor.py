@@ -113,8 +113,11 @@ def test_staging_leftovers_are_found_by_label(tmp_path):
 
 # --------------------------------------------------------------------------- the real cluster
 
+RAY_COMMAND = Path(sys.executable).parent / "ray"  # the venv's, which PATH may not hold
+
+
 def _can_unshare() -> bool:
-    if shutil.which("unshare") is None or shutil.which("ip") is None or shutil.which("ray") is None:
+    if shutil.which("unshare") is None or shutil.which("ip") is None or not RAY_COMMAND.exists():
         return False
     probe = subprocess.run(["unshare", "-n", "-p", "-f", "--mount-proc", "sh", "-c", "ip link set lo up"],
                            capture_output=True)
@@ -154,11 +157,10 @@ def _seed_series(root: Path, short_episode, warm_work, stems: list[str]) -> tupl
     return series, work
 
 
+@pytest.mark.skipif(not _can_unshare(), reason="needs unshare (a private network namespace, as root), ip and Ray")
 def test_series_on_a_ray_cluster_survives_losing_a_node(tmp_path, short_episode, warm_work):
     """3 episodes x 2 markets on a head + a worker node (1 CPU each, 127.0.0.1); kill -9 the worker node
     halfway. Then: one complete output set per episode x market, identical to a local run, no staging left."""
-    if not _can_unshare():
-        pytest.skip("needs unshare (a private network namespace, as root), ip and the ray command")
     locales = ["en-US", "es-MX"]
     stems = ["ep01", "ep02", "ep03"]
     series, work = _seed_series(tmp_path / "cluster", short_episode, warm_work, stems)
