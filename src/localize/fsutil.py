@@ -155,13 +155,19 @@ def _hold_lock(folder: Path) -> int:
     return fd
 
 
-def sweep_stale_staging(root: Path, label: str) -> None:
-    """Remove staging folders of ``label`` that no live process holds: what a killed run left."""
+def sweep_stale_staging(root: Path, label: str, min_age: float = 60) -> list[Path]:
+    """Remove staging folders of ``label`` that no live process holds: what a killed run left.
+
+    A folder younger than ``min_age`` seconds is left alone (its maker may not hold the lock yet);
+    a caller that knows every run of ``label`` has ended (an executor after its last task) passes 0.
+    Returns the folders removed.
+    """
     import fcntl
 
+    removed = []
     for folder in Path(root).glob(f".{glob_escape(label)}.*.part"):
         try:
-            if time.time() - folder.stat().st_mtime < 60:
+            if time.time() - folder.stat().st_mtime < min_age:
                 continue  # just made: its maker may not hold the lock yet
         except OSError:
             continue
@@ -175,18 +181,10 @@ def sweep_stale_staging(root: Path, label: str) -> None:
             continue  # another run is writing there
         else:
             shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
         finally:
             os.close(fd)
-
-
-def staging_leftovers(root: Path, label: str = "outputs") -> list[Path]:
-    """Staging folders of ``label`` under ``root`` left by runs that were killed before their commit.
-
-    Only call this when no run of ``label`` can still be writing (after every task of it ended).
-    """
-    import glob
-
-    return sorted(p for p in Path(root).glob(f".{glob.escape(label)}.*.part") if p.is_dir())
+    return removed
 
 
 @contextlib.contextmanager

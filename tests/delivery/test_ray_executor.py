@@ -99,16 +99,19 @@ def test_file_lock_serialises_processes(tmp_path):
         holder.wait()
 
 
-def test_staging_leftovers_are_found_by_label(tmp_path):
-    from localize.fsutil import staged_outputs, staging_leftovers
+def test_staging_left_by_killed_attempts_is_swept_once_their_tasks_ended(tmp_path):
+    from localize.delivery.ray_executor import remove_staging_leftovers
+    from localize.fsutil import staged_outputs
 
-    (tmp_path / ".ep01.en-US.k3j2.part").mkdir()  # what a killed attempt leaves
+    (tmp_path / ".ep01.en-US.k3j2.part").mkdir()  # what a killed attempt leaves (just now: younger than 60 s)
     (tmp_path / ".ep01.es-MX.a1b2.part").mkdir()
     (tmp_path / ".ep011.en-US.zz.part").mkdir()
     with staged_outputs(tmp_path, "ep01.en-US") as staging:
         staging.path(tmp_path / "ep01.en-US.srt").write_text("1\n")
+        assert remove_staging_leftovers(tmp_path, ["ep01.en-US"], lambda _: None) == 1  # not the live one
     assert (tmp_path / "ep01.en-US.srt").read_text() == "1\n"
-    assert [p.name for p in staging_leftovers(tmp_path, "ep01.en-US")] == [".ep01.en-US.k3j2.part"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".ep01.es-MX.a1b2.part", ".ep011.en-US.zz.part",
+                                                          "ep01.en-US.srt"]
 
 
 # --------------------------------------------------------------------------- the real cluster

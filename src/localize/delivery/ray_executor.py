@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -82,18 +81,34 @@ def _node_id() -> str:
         return ""
 
 
-def analyse_task(episode: str, out_dir: str, options: PipelineOptions, digest: str) -> Outcome:
-    """Ray task body: the analysis graph of ``episode`` into its work dir; the stage records come back."""
+def worker_mode() -> None:
+    """How a worker process that runs task after task, episodes of a series at once, behaves.
+
+    Models stay loaded between tasks; the series cast is saved as soon as an episode is cast
+    (under the file's lock), not after its market is delivered: a save that late would write back
+    a cast read before other episodes added their characters, and drop them.
+    """
     from localize.models import keep_loaded
-    from localize.pipeline import analyse, work_dir_for
+    from localize.stages.cast import save_when_cast
 
     keep_loaded()
+    save_when_cast()
+
+
+def analyse_task(episode: str, out_dir: str, options: PipelineOptions, digest: str) -> Outcome:
+    """Ray task body: the analysis graph of ``episode`` into its work dir; the stage records come back."""
+    from localize.pipeline import analyse, work_dir_for
+
+    worker_mode()
     started = time.perf_counter()
     path = Path(episode)
+    work = None
     try:
         work = work_dir_for(path, digest, Path(out_dir), options)
         analyse(path, options, work, digest)
     except BaseException as exc:  # noqa: BLE001 - reported to the driver; a dying worker never gets here
+        if work is not None:
+            work.discard_if_unused()  # a run that failed before its first artifact leaves no work folder
         return failure(path, None, exc, started, node=_node_id())
     return Outcome(episode=path, locale=None, status="done", seconds=round(time.perf_counter() - started, 2),
                    worker=worker_label(),
@@ -105,11 +120,10 @@ def render_task(episode: str, locale: str, out_dir: str, options: PipelineOption
                 analysed: Outcome) -> Outcome:
     """Ray task body: one market of ``episode`` from its analysis (cache hits in the shared work dir)."""
     from localize.locales import get_locale
-    from localize.models import keep_loaded
     from localize.pipeline import analyse, render_market, work_dir_for
     from localize.workdir import StageRecord
 
-    keep_loaded()
+    worker_mode()
     started = time.perf_counter()
     path = Path(episode)
     if analysed.status != "done":
@@ -185,16 +199,21 @@ class RayExecutor(Executor):
     def run(self, work: Sequence[EpisodeWork], out_dir: Path, options: PipelineOptions,
             on_outcome: OnOutcome) -> None:
         from localize.fsutil import file_digest
-        from localize.pipeline import ensure_writable
+        from localize.locales import get_locale
+        from localize.pipeline import check_options, ensure_writable
         from localize.stages.ingest import check_readable
 
         ray = self.ray
+        check_options(options)  # a bad option fails here, in one line, before any task starts
         out_dir = Path(out_dir).absolute()
         out_dir.mkdir(parents=True, exist_ok=True)
         ensure_writable(out_dir)
         options = absolute_options(options)
         self.connect()
         pending: dict[Any, tuple[Path, str | None]] = {}
+        # One market once, however often it was asked for (two renders of it would race for its files).
+        work = [EpisodeWork(item.episode, tuple(dict.fromkeys(get_locale(t).tag for t in item.locales)))
+                for item in work]
         total = sum(1 + len(item.locales) for item in work)
         finished = 0
         for item in work:
@@ -250,13 +269,11 @@ class RayExecutor(Executor):
 
 def remove_staging_leftovers(out_dir: Path, labels: Sequence[str], log: Callable[[str], None]) -> int:
     """Remove the staging folders that killed attempts left for ``labels`` (call once all their tasks ended)."""
-    from localize.fsutil import staging_leftovers
+    from localize.fsutil import sweep_stale_staging
 
     removed = 0
     for label in sorted(set(labels)):
-        for folder in staging_leftovers(out_dir, label):
-            shutil.rmtree(folder, ignore_errors=True)
-            removed += 1
+        removed += len(sweep_stale_staging(out_dir, label, min_age=0))
     if removed:
         log(f"localize: removed {removed} staging folder(s) left by killed task attempts")
     return removed

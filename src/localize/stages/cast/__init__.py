@@ -381,6 +381,24 @@ class EpisodeCast:
     cast: Cast | None = None  # the whole series cast as updated for this episode
 
 
+_SAVE_WHEN_CAST = False
+
+
+def save_when_cast(on: bool = True) -> None:
+    """Save the cast as soon as an episode is cast (in this process), instead of once its market is delivered.
+
+    For workers casting episodes of one series at once (a Ray cluster): the load, the match and
+    the save then happen under one hold of the file's lock, so no episode's new characters are
+    lost. The cost: a render that fails after casting leaves its characters in the cast.
+    """
+    global _SAVE_WHEN_CAST
+    _SAVE_WHEN_CAST = on
+
+
+def saving_when_cast() -> bool:
+    return _SAVE_WHEN_CAST
+
+
 def cast_episode(path: Path, series: str, episode: str, speakers: list[Speaker], backend,
                  audio: SpeakerAudio | None = None, *, save_now: bool = True) -> EpisodeCast:
     """Load the series cast, match this episode's speakers, cast voices on ``backend``, save, return.

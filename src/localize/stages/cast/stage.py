@@ -53,10 +53,13 @@ def _run(ctx: StageContext) -> EpisodeVoices:
             segments = with_speakers(ctx.inputs["transcript"].segments, ctx.inputs["speakers"].labels)
             audio = cast_module.speaker_audio(ctx.work.path(stems.dialogue), segments)
         episode = ctx.episode
-        # Saved by the caller once the market is delivered: a failed run leaves the cast file as it was.
+        # Saved by the caller once the market is delivered: a failed run leaves the cast file as it was
+        # (except where episodes are cast at once: see cast.save_when_cast).
+        save_now = cast_module.saving_when_cast()
         cast = cast_module.cast_episode(cast_file(ctx), cast_module.series_of(episode), episode.stem,
-                                        ctx.inputs["speakers"].speakers, backend, audio, save_now=False)
-        ctx.runtime["cast_updates"].append((cast.path, cast.cast))
+                                        ctx.inputs["speakers"].speakers, backend, audio, save_now=save_now)
+        if not save_now:
+            ctx.runtime["cast_updates"].append((cast.path, cast.cast))
     finally:
         backend.close()
     return EpisodeVoices(cast_file=str(cast.path), characters=dict(cast.characters), voices=dict(cast.voices),
