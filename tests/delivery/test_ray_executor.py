@@ -179,7 +179,7 @@ def test_series_on_a_ray_cluster_survives_losing_a_node(tmp_path, short_episode,
     try:
         run = subprocess.run(["unshare", "-n", "-p", "-f", "--mount-proc", "sh", "-c",
                               f"ip link set lo up && exec {sys.executable} {HERE / 'ray_failover.py'} "
-                              f"{tmp_path / 'spec.json'}"], capture_output=True, text=True, env=env, timeout=900)
+                              f"{tmp_path / 'spec.json'}"], capture_output=True, text=True, env=env, timeout=1800)
     finally:
         shutil.rmtree(ray_tmp, ignore_errors=True)
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]

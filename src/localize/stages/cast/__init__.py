@@ -408,17 +408,18 @@ def cast_episode(path: Path, series: str, episode: str, speakers: list[Speaker],
 
     With ``audio``, characters without an actor profile get one measured from their lines here,
     and new characters are cast by :func:`similarity_scorer`; without it, by pitch alone. The
-    file is locked from load to save: episodes cast at once (a Ray cluster) see each other's
-    characters instead of each adding the same actor under a new name.
+    file is locked from the load to the save (with ``save_now``): episodes cast at once (a Ray
+    cluster, see :func:`save_when_cast`) see each other's characters instead of each adding the
+    same actor under a new name.
     """
     from localize.fsutil import file_lock
 
     with file_lock(path):
-        return _cast_episode_locked(path, series, episode, speakers, backend, audio)
+        return _cast_episode_locked(path, series, episode, speakers, backend, audio, save_now)
 
 
 def _cast_episode_locked(path: Path, series: str, episode: str, speakers: list[Speaker], backend,
-                         audio: SpeakerAudio | None) -> EpisodeCast:
+                         audio: SpeakerAudio | None, save_now: bool) -> EpisodeCast:
     from localize.stages.synthesize.convert import profile_from_spans
 
     cast = load(path, series)
