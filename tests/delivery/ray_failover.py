@@ -52,17 +52,24 @@ def main(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text())
     logs = Path(spec["logs"])
     logs.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "LOCALIZE_PROGRESS": "0"}
-    os.environ.update({"RAY_USAGE_STATS_ENABLED": "0", "LOCALIZE_PROGRESS": "0"})
+    # Token auth off: the cluster lives in a private network namespace nothing else can reach, and a
+    # token in ~/.ray (which any other Ray start on the machine may rewrite) would race with it.
+    quiet = {"RAY_USAGE_STATS_ENABLED": "0", "LOCALIZE_PROGRESS": "0", "RAY_AUTH_MODE": "disabled"}
+    env = {**os.environ, **quiet}
+    os.environ.update(quiet)
     started = time.monotonic()
     head = start_node(["--head", "--port", str(PORT), "--dashboard-host", "127.0.0.1", "--dashboard-port",
                        str(DASHBOARD_PORT), "--temp-dir", spec["ray_tmp"]], logs / "head.log", env)
     import ray
 
     address = f"127.0.0.1:{PORT}"
-    for _ in range(600):
-        if subprocess.run(["ray", "status", "--address", address], capture_output=True, env=env).returncode == 0:
+    deadline = time.monotonic() + 600
+    while True:
+        status = subprocess.run(["ray", "status", "--address", address], capture_output=True, text=True, env=env)
+        if status.returncode == 0:
             break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the head never answered: {status.stderr[-1500:]}")
         time.sleep(0.5)
     worker = start_node(["--address", address], logs / "worker.log", env)
     ray.init(address=address, log_to_driver=False)
