@@ -92,13 +92,17 @@ def main(spec_path: str) -> int:
     from localize.config import load_settings
 
     killed: dict = {}
+    errors: list[str] = []
     stop = threading.Event()
+    state_api = f"http://127.0.0.1:{DASHBOARD_PORT}"  # the state API is served by the head's dashboard
 
     def killer() -> None:
         while not stop.is_set():
             try:
-                tasks = list_tasks(filters=[("name", "!=", "")], limit=1000, raise_on_missing_output=False)
-            except Exception:  # noqa: BLE001 - the state API may lag; look again
+                tasks = list_tasks(address=state_api, filters=[("name", "!=", "")], limit=1000,
+                                   raise_on_missing_output=False)
+            except Exception as exc:  # noqa: BLE001 - the state API may lag; look again
+                errors.append(f"{type(exc).__name__}: {exc}"[:300])
                 time.sleep(0.5)
                 continue
             renders_done = {t.name for t in tasks if t.name.startswith("render:") and t.state == "FINISHED"}
@@ -128,12 +132,12 @@ def main(spec_path: str) -> int:
                          executor=Recording(address=address, log=lines.append), log=lines.append)
     stop.set()
     watcher.join(timeout=5)
-    tasks = list_tasks(filters=[("name", "!=", "")], limit=1000, raise_on_missing_output=False)
+    tasks = list_tasks(address=state_api, filters=[("name", "!=", "")], limit=1000, raise_on_missing_output=False)
     attempts: dict[str, int] = {}
     for task in tasks:
         attempts[task.name] = max(attempts.get(task.name, 0), task.attempt_number + 1)
     result = {"cluster_seconds": round(cluster_seconds, 1), "seconds": round(time.monotonic() - started, 1),
-              "killed": killed, "attempts": attempts, "log": lines,
+              "killed": killed, "attempts": attempts, "log": lines, "state_api_errors": errors[-5:],
               "outcomes": [{**dataclasses.asdict(o), "episode": str(o.episode), "report": str(o.report)}
                            for o in outcomes],
               "summary": summary.to_json()}
