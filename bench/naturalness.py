@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from localize.locales import get_locale  # noqa: E402
+from localize.locales import get_locale, speech_length  # noqa: E402
 from localize.stages.synthesize import VOICES, Voice  # noqa: E402
 from localize.stages.synthesize.dnsmos import score  # noqa: E402
 
@@ -53,7 +53,7 @@ def run_pair(backend_name: str, tag: str, lines: list[str], match_to=None) -> di
         for text in lines:
             speech = backend.synthesize(text, voice, locale)
             scores.append(score(speech.samples, speech.rate))
-            chars += len(text)
+            chars += speech_length(text)
             seconds += len(speech.samples) / speech.rate
             if match_to is not None:
                 matched.append(score(match_voice(speech, match_to[voice.gender]).samples, speech.rate))

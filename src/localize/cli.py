@@ -75,6 +75,7 @@ def _pipeline_options(settings, *, bed_file: Path | None = None, separator: str 
         voice_model=voice_model or (Path(settings.neural_voice_model) if settings.neural_voice_model and
                                     (voice_backend or settings.voice_backend) in MODEL_FOLDER_BACKENDS else None),
         voice_match=settings.voice_match,
+        naturalness=settings.naturalness,
         glossary=glossary,
         keep_stems=keep_stems,
         mix=MixOptions(target_lufs=settings.target_lufs, true_peak_db=settings.true_peak_db,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from localize.errors import UsageError
@@ -59,6 +60,18 @@ LOCALES: dict[str, Locale] = {loc.tag.lower(): loc for loc in [
            subtitle_font="Noto Sans CJK JP"),
     Locale("ko-KR", "ko", "Korean", "cjk", "ko", chars_per_second=7.0, subtitle_font="Noto Sans CJK KR"),
 ]}
+
+
+def speech_length(text: str) -> int:
+    """The characters a line counts as against :attr:`Locale.chars_per_second`.
+
+    Code points of the NFC form with runs of spaces as one, the way every rate in
+    :data:`LOCALES` was measured (``bench/naturalness.py``) and every length budget is checked
+    (``localize.stages.translate``): Thai vowel and tone marks count (they are code points of
+    their own and take time to say), a Vietnamese letter with stacked marks counts once
+    whether it came precomposed or decomposed, and punctuation counts as it does in English.
+    """
+    return len(unicodedata.normalize("NFC", " ".join(text.split())))
 
 
 def get_locale(tag: str) -> Locale:

@@ -50,6 +50,7 @@ class PipelineOptions:
     voice_backend: str = "kokoro"
     voice_model: Path | None = None  # model folder of a neural (cloning) voice backend
     voice_match: bool = True  # move each dub voice toward its actor's pitch and envelope (tts.convert)
+    naturalness: bool = True  # DNSMOS and the speaking rate of each market's dub, in the report
     glossary: Path | None = None
     keep_stems: bool = False
     mix: MixOptions = field(default_factory=MixOptions)
@@ -151,6 +152,8 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
     lipsync_result = market["lipsync"]
     by_id = {line["id"]: line for line in synth["lines"]}
     prosody = {line["id"]: line for line in mixed.get("prosody", [])}
+    heard = market.get("naturalness") or {}
+    rated = {line["id"]: line for line in heard.get("lines", [])}
     report = {
         "tool": {"name": "localize", "version": __version__},
         "ai_generated": True,
@@ -169,6 +172,8 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
                                 "removed": analysis.picture != episode},
         "onscreen_text": [dataclasses.asdict(item) for item in analysis.hardsub.onscreen],
         "loudness": mixed["loudness"],
+        # DNSMOS of the dub (1-5, length-weighted over its lines) and the rate it really speaks at.
+        **({"naturalness": heard["episode"]} if "episode" in heard else {}),
         # With --keep-nonverbal: how much of the original gasps, sobs and laughter went back into the bed.
         **({"nonverbal_kept_ms": mixed["nonverbal_ms"]} if "nonverbal_ms" in mixed else {}),
         "lipsync": {k: lipsync_result.get(k) for k in ("applied", "reason", "frames_changed", "frames_total",
@@ -183,6 +188,8 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
             "dub_start": by_id[seg.id].get("start_ms", seg.start_ms) / 1000,
             "borrowed_ms": [by_id[seg.id].get("borrowed_before_ms", 0), by_id[seg.id].get("borrowed_after_ms", 0)],
             "energy_db": prosody.get(seg.id, {}).get("energy_db"), "gain_db": prosody.get(seg.id, {}).get("gain_db"),
+            **({"dnsmos": rated[seg.id]["dnsmos"], "chars_per_second": rated[seg.id]["chars_per_second"]}
+               if seg.id in rated else {}),
         } for seg, tr in zip(segments, translations)],
         "outputs": {name: str(p) for name, p in outputs.items()},
     }
