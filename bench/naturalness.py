@@ -4,9 +4,10 @@ For each (backend, language) pair the lines of ``bench/data/market_lines.tsv`` (
 first lines of tests/data/translation_eval.zh-en.tsv's references; Thai, Arabic, Vietnamese,
 Indonesian, Spanish, Portuguese: translations of the same lines written for this bench) are spoken
 at speed 1.0 by one male and one female voice. Reported per pair: DNSMOS overall / signal / P.808
-(speechmos's ONNX models, :mod:`localize.stages.synthesize.dnsmos`), and characters per second
-(``len()`` of the line over the trimmed clip, the slower voice's rate, as Locale.chars_per_second is
-defined). English Kokoro lines are also scored after voice matching (``match_voice``) toward an
+(speechmos's ONNX models, :mod:`localize.stages.synthesize.dnsmos`, one 9 s window of each line
+repeated, as the pipeline's naturalness stage scores a line), and characters per second
+(:func:`localize.locales.speech_length` of the line over the trimmed clip, the slower voice's rate,
+as Locale.chars_per_second is defined and the translation budgets count). English Kokoro lines are also scored after voice matching (``match_voice``) toward an
 "actor" profile measured from the espeak-ng voice of the other gender's lines, the change the
 pipeline makes to every line.
 
@@ -52,11 +53,11 @@ def run_pair(backend_name: str, tag: str, lines: list[str], match_to=None) -> di
         scores, chars, seconds, matched = [], 0, 0.0, []
         for text in lines:
             speech = backend.synthesize(text, voice, locale)
-            scores.append(score(speech.samples, speech.rate))
+            scores.append(score(speech.samples, speech.rate, windows=1))
             chars += speech_length(text)
             seconds += len(speech.samples) / speech.rate
             if match_to is not None:
-                matched.append(score(match_voice(speech, match_to[voice.gender]).samples, speech.rate))
+                matched.append(score(match_voice(speech, match_to[voice.gender]).samples, speech.rate, windows=1))
         row = {"voice": voice.label, "chars_per_second": round(chars / seconds, 2),
                "dnsmos_overall": round(float(np.mean([s.overall for s in scores])), 2),
                "dnsmos_signal": round(float(np.mean([s.signal for s in scores])), 2),
