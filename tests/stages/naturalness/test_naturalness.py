@@ -79,9 +79,10 @@ def test_summary_weights_lines_by_length_and_skips_unrated_ones():
     rate = 16000
     lines = [LineSound(0, "abcd", np.ones(3 * rate, np.float32), rate),
              LineSound(1, "ab", np.ones(rate, np.float32), rate),
-             LineSound(2, "", np.zeros(10, np.float32), rate)]
+             LineSound(2, "", np.zeros(10, np.float32), rate),
+             LineSound(3, "...", np.zeros(1, np.float32), rate)]  # left unvoiced: a silent stub
     scores = [dict(overall=3.0, signal=3.0, background=4.0, p808=3.0),
-              dict(overall=2.0, signal=2.0, background=4.0, p808=3.0), None]
+              dict(overall=2.0, signal=2.0, background=4.0, p808=3.0), None, None]
     summary = summarize(lines, scores, get_locale("en-US"))
     assert summary["dnsmos"]["overall"] == 2.75 and summary["lines_scored"] == 2
     assert summary["speaking_rate_chars_per_second"] == 1.5  # 6 characters in 4 s

@@ -432,6 +432,8 @@ def who_speaks_where(cast: Cast, out_dirs: list[Path]) -> dict[str, list[Role]]:
     (``<out>/<episode>.<market>.json``)."""
     import json
 
+    from localize.fsutil import glob_escape
+
     roles: dict[str, list[Role]] = {}
     for character in cast.characters:
         for episode, appearance in character.episodes.items():
@@ -463,8 +465,3 @@ def who_speaks_where(cast: Cast, out_dirs: list[Path]) -> dict[str, list[Role]]:
             roles.setdefault(character.name, []).append(role)
     return roles
 
-
-def glob_escape(text: str) -> str:
-    import glob
-
-    return glob.escape(text)

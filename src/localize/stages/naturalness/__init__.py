@@ -22,6 +22,7 @@ from localize.locales import Locale, speech_length
 
 VERSION = "1"
 SCORES = ("overall", "signal", "background", "p808")
+MIN_SECONDS = 0.1  # shorter is no speech to rate: a line no voice could say is a silent stub
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,17 @@ class LineSound:
     def seconds(self) -> float:
         return self.samples.size / self.rate if self.rate else 0.0
 
+    @property
+    def voiced(self) -> bool:
+        """Whether there is speech to rate (a line left unvoiced has a silent stub for a clip)."""
+        return bool(self.text.strip()) and self.seconds >= MIN_SECONDS and bool(np.any(self.samples))
+
 
 def line_scores(line: LineSound) -> dict[str, float] | None:
     """DNSMOS of one line (rounded to 3 places); ``None`` for a clip too short or silent to rate."""
     from localize.stages.synthesize.dnsmos import score
 
-    if line.seconds < 0.1 or not np.any(line.samples):
+    if not line.voiced:
         return None
     return score(line.samples, line.rate, windows=1).to_dict()
 
@@ -58,7 +64,7 @@ def summarize(lines: Sequence[LineSound], scores: Sequence[dict[str, float] | No
     rated = [(line.seconds, s) for line, s in zip(lines, scores) if s is not None]
     weight = sum(seconds for seconds, _ in rated)
     dnsmos = {k: round(sum(seconds * s[k] for seconds, s in rated) / weight, 3) for k in SCORES} if weight else None
-    voiced = [line for line in lines if line.text.strip() and line.seconds > 0]
+    voiced = [line for line in lines if line.voiced]
     return {
         "dnsmos": dnsmos,
         "lines_scored": len(rated),
@@ -72,6 +78,6 @@ def measure(lines: Sequence[LineSound], locale: Locale, score_line=line_scores) 
     """Every line's DNSMOS and speaking rate, and the episode's (``score_line`` may come from a cache)."""
     scores = [score_line(line) for line in lines]
     per_line = [{"id": line.id, "dnsmos": s,
-                 "chars_per_second": round(speech_length(line.text) / line.seconds, 2) if line.seconds else None}
+                 "chars_per_second": round(speech_length(line.text) / line.seconds, 2) if line.voiced else None}
                 for line, s in zip(lines, scores)]
     return {"episode": summarize(lines, scores, locale), "lines": per_line}
