@@ -7,9 +7,9 @@ at speed 1.0 by one male and one female voice. Reported per pair: DNSMOS overall
 (speechmos's ONNX models, :mod:`localize.stages.synthesize.dnsmos`, one 9 s window of each line
 repeated, as the pipeline's naturalness stage scores a line), and characters per second
 (:func:`localize.locales.speech_length` of the line over the trimmed clip, the slower voice's rate,
-as Locale.chars_per_second is defined and the translation budgets count). English Kokoro lines are also scored after voice matching (``match_voice``) toward an
-"actor" profile measured from the espeak-ng voice of the other gender's lines, the change the
-pipeline makes to every line.
+as Locale.chars_per_second is defined and the translation budgets count). English lines (Kokoro
+and espeak-ng) are also scored after voice matching (``match_voice``, the change the pipeline makes
+to every line) toward stand-in "actors": espeak-ng's m1 and f2 reading the same lines.
 
     PYTHONPATH=src python bench/naturalness.py [--json out.json] [--limit N]
 """
@@ -88,9 +88,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=12)
     args = parser.parse_args()
     lines = lines_by_locale(args.limit)
-    results = []
+    results, actors = [], None
     for backend, tag in PAIRS:
-        match_to = actor_profiles(lines[tag]) if (backend, tag) == ("kokoro", "en-US") else None
+        if tag == "en-US" and actors is None:
+            actors = actor_profiles(lines[tag])
+        match_to = actors if tag == "en-US" else None
         result = run_pair(backend, tag, lines[tag], match_to)
         results.append(result)
         for row in result["voices"]:
