@@ -409,8 +409,8 @@ def main(argv: list[str] | None = None) -> int:
             return 130
         click.echo(f"localize: error: {exc}", err=True)
         return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
+    except click.ClickException as exc:  # one line like every other error; --help shows the usage
+        click.echo(f"localize: error: {exc.format_message()}", err=True)
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code

@@ -23,6 +23,7 @@ from localize.locales import Locale, get_locale
 from localize.model import Transcript, with_speakers
 from localize.progress import announce_stage
 from localize.stages.contract import Runner
+from localize.stages.cast import save as cast_save
 from localize.stages.diarize import Diarization, Speaker
 from localize.stages.export import AI_LABEL, ExportJob
 from localize.stages.hardsubs import HardsubAnalysis, HardsubOptions
@@ -254,9 +255,11 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
             if options.lipsync_checkpoint is None:  # the picture is known now: x264 runs while Python voices
                 delivery.start_picture()
 
+        cast_updates: list = []
         try:
             market = runner.run(MARKET, locale=locale, after={"subtitles": subtitles_ready},
-                                runtime={"delivery": delivery, "cast_file": cast_file_for(episode, work, options)})
+                                runtime={"delivery": delivery, "cast_file": cast_file_for(episode, work, options),
+                                         "cast_updates": cast_updates})
         finally:
             delivery.close()
         if options.keep_stems:
@@ -265,6 +268,8 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
         listed = {role: outputs[role] for role in outputs
                   if role in ("video", "srt", "report") or outputs[role].exists() or staged[role].exists()}
         write_report(staged["report"], episode, analysis, locale, market, work, options, listed)
+    for path, cast in cast_updates:  # the market is delivered: its casting joins the series cast
+        cast_save(cast, path)
     return outputs["report"]
 
 

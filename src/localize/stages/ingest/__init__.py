@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,8 @@ def check_readable(path: Path) -> None:
         raise InputError(f"{path}: not a file")
     if path.stat().st_size == 0:
         raise InputError(f"{path.name}: file is empty")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: permission denied (cannot read it)")
 
 
 def ingest(path: Path, digest: str, work: WorkDir) -> IngestResult:

@@ -102,6 +102,8 @@ def _run(ctx: StageContext) -> dict:
             def make(key: str) -> dict:
                 clip = clip_dir / f"{key[:20]}.wav"
                 try:
+                    if not any(ch.isalnum() for ch in texts[index]):  # punctuation only, or nothing
+                        raise UnspeakableText(f"nothing to say in {texts[index]!r}")
                     fitted = tts.fit_to_slot(backend.get(), texts[index], voice, locale, slot,
                                              pace=tts.SpeakingPace(locale.chars_per_second))
                 except UnspeakableText as exc:  # kept silent and flagged: one line never sinks the episode
