@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from localize import __version__
-from localize.errors import LocalizeError
+from localize.errors import LocalizeError, UsageError
 
 EPISODE_COMMAND = "run"
 
@@ -204,10 +204,27 @@ def watch_command(in_dir: Path, locales: tuple[str, ...], out_dir: Path, once: b
 @click.option("--script", type=click.Path(path_type=Path), default=None,
               help="Episode script YAML (default: samples/episode01.yaml).")
 @click.option("--name", default="episode", show_default=True, help="File name stem of the episode.")
-def sample(out_dir: Path, script: Path | None, name: str) -> None:
+@click.option("--seed", type=int, default=None,
+              help="Draw a random cast and script from this seed instead of reading --script.")
+@click.option("--speakers", type=int, default=None, help="With --seed: number of characters (2-6; drawn if unset).")
+@click.option("--women", type=int, default=None, help="With --seed: how many characters are women (drawn if unset).")
+@click.option("--max-semitones", type=float, default=None,
+              help="With --seed: same-gender neighbours at most this many semitones apart (2-5 if unset).")
+@click.option("--lines", type=int, default=None, help="With --seed: number of lines (18-30 if unset).")
+def sample(out_dir: Path, script: Path | None, name: str, seed: int | None, speakers: int | None,
+           women: int | None, max_semitones: float | None, lines: int | None) -> None:
     """Generate a synthetic Chinese microdrama episode with ground truth."""
     from localize.sample import generate_sample
 
+    if seed is not None:
+        from localize.sample.draw import DrawOptions, draw_script
+
+        if script is not None:
+            raise UsageError("give either --script or --seed, not both")
+        script = draw_script(seed, DrawOptions(speakers=speakers, women=women, max_semitones=max_semitones,
+                                               lines=lines))
+    elif any(v is not None for v in (speakers, women, max_semitones, lines)):
+        raise UsageError("--speakers, --women, --max-semitones and --lines need --seed")
     episode = generate_sample(out_dir, script, name=name)
     click.echo(str(episode.video))
 
@@ -233,7 +250,7 @@ def translate_command(source: Path, locale: str, glossary: Path | None, out_path
     Each event's length budget comes from its timing; lines still over it are
     reported on stderr, never cut.
     """
-    from localize.errors import InputError, UsageError
+    from localize.errors import InputError
     from localize.locales import get_locale
     from localize.stages.translate import TranslationMemory, import_edits, load_glossary, translate_srt
 
