@@ -158,8 +158,7 @@ def analyse(episode: Path, options: PipelineOptions, work: WorkDir, digest: str)
     data, keys["diarize"] = work.run("diarize", (diarize_stage.VERSION, keys["transcribe"], options.num_speakers),
                                      run_diarization)
     diarization = from_dict(diarize_stage.Diarization, data)
-    for segment, label in zip(transcript.segments, diarization.labels):
-        segment.speaker = label
+    diarize_stage.label_segments(transcript.segments, diarization)
     return Analysis(ingested, stems, transcript, diarization.speakers, keys, hardsub, picture)
 
 
@@ -401,7 +400,7 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
                       "voice": synth["voices"].get(s.id)} for s in analysis.speakers],
         "segments": [{
             "id": seg.id, "start": seg.start_ms / 1000, "end": seg.end_ms / 1000, "speaker": seg.speaker,
-            "source_text": seg.source_text, "text": seg.text, "origin": seg.origin,
+            "speaker_confidence": seg.speaker_confidence, "source_text": seg.source_text, "text": seg.text, "origin": seg.origin,
             "translation_backend": tr["backend"], "translation_problems": tr["problems"],
             "speed": by_id[seg.id]["speed"], "stretch": by_id[seg.id]["stretch"], "fits": by_id[seg.id]["fits"],
             "dub_start": by_id[seg.id].get("start_ms", seg.start_ms) / 1000,

@@ -1,7 +1,8 @@
 """Random episode scripts from a seed (`localize sample --seed N`), for evaluating speaker diarization.
 
 A drawn episode has 2-6 characters. Characters of one gender sit a few semitones apart in pitch
-(the hard case for diarization: the same espeak-ng variant may play two of them), each speaks at
+(the hard case for diarization: the same espeak-ng variant may play two of them, and different
+variants start at different pitches, so the gaps are set on the expected F0), each speaks at
 its own speed, lines run from a one-word interjection to about 7 s, some follow the previous line
 with no pause, and the music bed sits 8-16 dB under the dialogue. The same seed and options always
 give the same script, so a list of seeds is a fixed test set.
@@ -9,12 +10,17 @@ give the same script, so a list of seeds is a fixed test set.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
 from localize.errors import UsageError
 from localize.sample.script import Character, Line, Script
 
+# Median F0 (Hz) of each cmn-latn-pinyin variant at -p 50, measured on one pinyin sentence. The
+# variants start up to 2 semitones apart, so pitch gaps are set in Hz, not in -p units.
+VARIANT_F0_AT_50 = {"f1": 160, "f2": 170, "f3": 178, "f4": 160, "f5": 182,
+                    "m1": 85, "m2": 91, "m3": 93, "m4": 81, "m5": 89, "m6": 89, "m7": 94}
 FEMALE_VARIANTS = ("f1", "f2", "f3", "f4", "f5")
 MALE_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7")
 # espeak-ng's -p moves F0 by about one semitone per 5.3 units around the middle of its range
@@ -22,7 +28,7 @@ MALE_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7")
 PITCH_UNITS_PER_SEMITONE = 5.3
 # -p ranges that sound like a woman / a man with every variant (m1, m4 and m7 break up under ~25).
 FEMALE_PITCH = (35, 92)
-MALE_PITCH = (25, 72)
+MALE_PITCH = (25, 80)
 SPEED = (140, 215)  # syllables per minute
 MIN_SPEAKERS, MAX_SPEAKERS = 2, 6
 MIN_LINES_EACH = 3
@@ -79,11 +85,21 @@ def _check(options: DrawOptions) -> None:
         raise UsageError(f"--lines must be between 4 and 200, got {options.lines}")
 
 
-def _pitches(rng: random.Random, count: int, span: tuple[int, int], max_semitones: float | None) -> list[int]:
-    """``count`` espeak -p values, neighbours 2-5 semitones apart (at most ``max_semitones``), in random order."""
+def semitones(variant: str, pitch: int) -> float:
+    """The expected F0 of ``variant`` at ``-p pitch``, in semitones above 55 Hz."""
+    return 12 * math.log2(VARIANT_F0_AT_50[variant] / 55) + (pitch - 50) / PITCH_UNITS_PER_SEMITONE
+
+
+def _reachable(variants: tuple[str, ...], span: tuple[int, int]) -> tuple[float, float]:
+    """The F0 range (semitones above 55 Hz) that every one of ``variants`` reaches within ``span``."""
+    return (max(semitones(v, span[0]) for v in variants), min(semitones(v, span[1]) for v in variants))
+
+
+def _targets(rng: random.Random, count: int, span: tuple[float, float], max_semitones: float | None) -> list[float]:
+    """``count`` F0s (semitones), neighbours 2-5 semitones apart (at most ``max_semitones``), in random order."""
     high = max_semitones if max_semitones is not None else 5.0
     low = min(2.0, high)
-    gaps = [rng.uniform(low, high) * PITCH_UNITS_PER_SEMITONE for _ in range(count - 1)]
+    gaps = [rng.uniform(low, high) for _ in range(count - 1)]
     room = span[1] - span[0] - sum(gaps)
     if room < 0:  # too many voices for the range: squeeze the gaps to fit
         gaps = [g * (span[1] - span[0]) / sum(gaps) for g in gaps]
@@ -94,7 +110,7 @@ def _pitches(rng: random.Random, count: int, span: tuple[int, int], max_semitone
         pitch += gap
         values.append(pitch)
     rng.shuffle(values)
-    return [round(v) for v in values]
+    return values
 
 
 def _cast(rng: random.Random, options: DrawOptions) -> list[Character]:
@@ -105,12 +121,13 @@ def _cast(rng: random.Random, options: DrawOptions) -> list[Character]:
     characters = []
     for names, variants, span in ((female_names, FEMALE_VARIANTS, FEMALE_PITCH),
                                   (male_names, MALE_VARIANTS, MALE_PITCH)):
-        pitches = _pitches(rng, len(names), span, options.max_semitones)
-        for (zh, en), pitch in zip(names, pitches):
+        targets = _targets(rng, len(names), _reachable(variants, span), options.max_semitones)
+        for (zh, en), target in zip(names, targets):
+            variant = rng.choice(variants)  # with replacement: two characters may share a variant
+            pitch = round(50 + (target - semitones(variant, 50)) * PITCH_UNITS_PER_SEMITONE)
             characters.append(Character(
-                name=zh, en=en, gender="female" if variants is FEMALE_VARIANTS else "male",
-                variant=rng.choice(variants),  # with replacement: two characters may share a variant
-                pitch=pitch, speed=rng.randint(*SPEED), word_gap=rng.choice((0, 0, 1)),
+                name=zh, en=en, gender="female" if variants is FEMALE_VARIANTS else "male", variant=variant,
+                pitch=min(max(pitch, span[0]), span[1]), speed=rng.randint(*SPEED), word_gap=rng.choice((0, 0, 1)),
                 color="#%02x%02x%02x" % tuple(rng.randint(40, 220) for _ in range(3))))
     rng.shuffle(characters)
     return characters

@@ -95,12 +95,13 @@ def test_two_close_women_and_a_man(tmp_path):
     """A drawn episode: two women at most 4 semitones apart plus a man, on the true dialogue stem
     at the lines' times: 3 speakers, purity at least 0.9, and a confidence per line."""
     from localize.audio import resample, to_mono
-    from localize.sample.draw import PITCH_UNITS_PER_SEMITONE, DrawOptions, draw_script
+    from localize.sample.draw import DrawOptions, draw_script, semitones
     from localize.sample.generator import RATE, render_audio
 
     script = draw_script(7, DrawOptions(speakers=3, women=2, max_semitones=4, lines=12))
     women = [c for c in script.characters.values() if c.gender == "female"]
-    assert len(women) == 2 and abs(women[0].pitch - women[1].pitch) <= 4 * PITCH_UNITS_PER_SEMITONE + 1
+    assert len(women) == 2 and abs(semitones(women[0].variant, women[0].pitch)
+                                   - semitones(women[1].variant, women[1].pitch)) <= 4.1
     audio = render_audio(script)
     samples = resample(to_mono(audio.dialogue.astype(np.float32) / 32768), RATE, 16000)
     segments = [Segment(id=p.index, start_ms=p.start_ms, end_ms=p.end_ms, source_text=p.line.zh)

@@ -18,8 +18,8 @@ import numpy as np
 from localize.model import Segment
 from localize.stages.diarize.features import embed, line_features, voice_encoder
 
-__all__ = ["Diarization", "Speaker", "diarize", "embed", "gender_of", "median_f0", "pitch_distance", "release",
-           "truth_speaker", "voice_encoder"]
+__all__ = ["Diarization", "Speaker", "diarize", "embed", "gender_of", "label_segments", "median_f0", "pitch_distance",
+           "release", "truth_speaker", "voice_encoder"]
 
 VERSION = "4"
 # Speaker-to-character distance in the series cast (stages/cast) = cosine + PITCH_WEIGHT * octaves.
@@ -118,6 +118,13 @@ def diarize(segments: list[Segment], samples: np.ndarray, rate: int, num_speaker
                                 segments=len(members), embedding=[round(float(v), 5) for v in centroid]))
     return Diarization(labels=labels, speakers=speakers, segment_f0_hz=[round(float(f), 1) for f in f0s],
                        confidence=[round(float(c), 3) for c in sure])
+
+
+def label_segments(segments: list[Segment], diarization: Diarization) -> None:
+    """Set each segment's ``speaker`` and ``speaker_confidence`` from ``diarization`` (in order)."""
+    sure = diarization.confidence or [None] * len(diarization.labels)
+    for segment, label, confidence in zip(segments, diarization.labels, sure):
+        segment.speaker, segment.speaker_confidence = label, confidence
 
 
 def truth_speaker(start_ms: int, end_ms: int, lines: list[dict]) -> str:

@@ -17,10 +17,13 @@ from localize.stages.diarize.features import LineFeatures
 
 # Below this length a line's voice print is one padded Resemblyzer window and much less reliable.
 SHORT_S = 1.2
-FEATURES = ("cosine", "cosine_short", "semitones", "unvoiced", "rate")
+# Pitch enters twice: its difference in semitones and that difference capped at NEAR_SEMITONES,
+# so the model can be steep where same-gender voices sit (0-4 semitones apart) and flat beyond.
+NEAR_SEMITONES = 4.0
+FEATURES = ("cosine", "cosine_short", "semitones", "semitones_near", "unvoiced", "rate")
 # log-odds(same speaker) = PAIR_BIAS + PAIR_WEIGHTS . features; fitted by `bench/speakers.py --fit`.
 PAIR_BIAS = 2.3
-PAIR_WEIGHTS = np.array([-0.486, -0.381, -1.27, -1.23, -0.851])
+PAIR_WEIGHTS = np.array([-0.486, -0.381, -0.2, -1.27, -1.23, -0.851])
 # Average log-odds above which two groups of lines are one speaker (0 = even odds).
 MERGE_LOGIT = 0.0
 # A cluster of one line this short cannot be a speaker of its own: its line joins the nearest one.
@@ -41,7 +44,8 @@ def pair_features(lines: list[LineFeatures]) -> np.ndarray:
     known = rates > 0
     log_rate = np.log2(np.where(known, rates, 1.0))
     rate = np.where(known[:, None] & known[None, :], np.abs(log_rate[:, None] - log_rate[None, :]), 0.0)
-    return np.stack([cosine, cosine * short, pitch, unvoiced.astype(float), rate], axis=-1)
+    return np.stack([cosine, cosine * short, pitch, np.minimum(pitch, NEAR_SEMITONES), unvoiced.astype(float), rate],
+                    axis=-1)
 
 
 def pair_logits(lines: list[LineFeatures]) -> np.ndarray:
