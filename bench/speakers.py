@@ -133,10 +133,20 @@ def fit(cache: Path, seeds: list[int], kind: str) -> None:
     C.PAIR_BIAS, C.PAIR_WEIGHTS = float(model.intercept_[0]), model.coef_[0]
     from localize.stages.diarize.scoring import score
 
+    segments = {seed: truth_segments(json.loads(drawn_episode(cache, seed, kind)[0].read_text(encoding="utf-8"))["lines"])
+                for seed in seeds}
+    chosen = C.MERGE_LOGIT
+    for merge in (-1.0, -0.5, 0.0, 0.5, 1.0):
+        C.MERGE_LOGIT = merge
+        found = [score(segments[seed], [str(x) for x in C.cluster(lines)[0]], truth)
+                 for seed, (lines, truth) in zip(seeds, episodes)]
+        print(f"MERGE_LOGIT {merge:+.1f}: count exact {np.mean([f.speakers_found == f.speakers_true for f in found]):.2f} "
+              f"purity {np.mean([f.purity for f in found]):.3f} coverage {np.mean([f.coverage for f in found]):.3f} "
+              f"DER {np.mean([f.der for f in found]):.3f}")
+    C.MERGE_LOGIT = chosen
     for seed, (lines, truth) in zip(seeds, episodes):
         labels, sure = C.cluster(lines)
-        segments = truth_segments(json.loads(drawn_episode(cache, seed, kind)[0].read_text(encoding="utf-8"))["lines"])
-        found = score(segments, [str(x) for x in labels], truth)
+        found = score(segments[seed], [str(x) for x in labels], truth)
         print(seed, f"found {found.speakers_found}/{found.speakers_true} purity {found.purity:.3f} "
               f"coverage {found.coverage:.3f} DER {found.der:.3f}", "".join(str(x) for x in labels),
               "sure(min)", round(float(sure.min()), 2), flush=True)

@@ -22,10 +22,10 @@ SHORT_S = 1.2
 NEAR_SEMITONES = 4.0
 FEATURES = ("cosine", "cosine_short", "semitones", "semitones_near", "unvoiced", "rate")
 # log-odds(same speaker) = PAIR_BIAS + PAIR_WEIGHTS . features; fitted by `bench/speakers.py --fit`.
-PAIR_BIAS = 2.3
-PAIR_WEIGHTS = np.array([-0.486, -0.381, -0.2, -1.27, -1.23, -0.851])
+PAIR_BIAS = 4.451
+PAIR_WEIGHTS = np.array([-2.398, 0.901, 0.031, -1.922, -3.504, -2.827])
 # Average log-odds above which two groups of lines are one speaker (0 = even odds).
-MERGE_LOGIT = 0.0
+MERGE_LOGIT = 0.5
 # A cluster of one line this short cannot be a speaker of its own: its line joins the nearest one.
 LONE_LINE_S = 2.0
 REASSIGN_PASSES = 8

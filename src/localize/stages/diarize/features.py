@@ -27,8 +27,11 @@ VOICE_FLOOR_DB = -25.0
 # preprocess_wav trims silence; under this much speech the untrimmed clip is embedded instead.
 MIN_TRIMMED_S = 0.25
 # Resemblyzer windows (1.6 s each) started per second of a line. Its default, 1.3, overlaps them by
-# half; 0.8 (the least overlap that still covers the line) halves the encoder's work for long lines.
+# half; 0.8 overlaps them by a fifth and halves the encoder's work for long lines.
 PARTIALS_PER_S = 0.8
+# At most this many windows per line, spread over it: the encoder's LSTM is nearly all the
+# diarizer's CPU, and a voice print settles after a few windows.
+MAX_WINDOWS = 4
 _HAN = re.compile(r"[\u3400-\u9fff]")
 
 
@@ -58,15 +61,45 @@ def voice_encoder():
 def embed(samples: np.ndarray, rate: int, partials_per_s: float = 1.3) -> np.ndarray:
     """A unit-length speaker embedding of a stretch of speech: the mean of Resemblyzer's 1.6 s
     windows over it, ``partials_per_s`` of them a second (one padded window for a shorter stretch)."""
+    vector = voice_encoder().embed_utterance(_speech_16k(samples, rate), rate=partials_per_s)
+    return vector / (np.linalg.norm(vector) + 1e-9)
+
+
+def _speech_16k(samples: np.ndarray, rate: int) -> np.ndarray:
+    """The clip as Resemblyzer wants it: 16 kHz, volume-normalised, long silences trimmed (the raw
+    clip when trimming leaves under :data:`MIN_TRIMMED_S`)."""
     from resemblyzer import preprocess_wav
 
     wav = preprocess_wav(samples.astype(np.float32), source_sr=rate)
-    if wav.size < 16000 * MIN_TRIMMED_S:  # preprocess_wav resamples to 16 kHz
+    if wav.size < 16000 * MIN_TRIMMED_S:
         from localize.audio import resample
 
         wav = resample(samples.astype(np.float32), rate, 16000)
-    vector = voice_encoder().embed_utterance(wav, rate=partials_per_s)
-    return vector / (np.linalg.norm(vector) + 1e-9)
+    return wav
+
+
+def line_embeddings(clips: list[np.ndarray], rate: int) -> np.ndarray:
+    """(n, 256) unit voice prints of ``clips``: the mean of up to :data:`MAX_WINDOWS` Resemblyzer
+    windows each, all lines' windows run through the encoder in one batch."""
+    import torch
+    from resemblyzer.audio import wav_to_mel_spectrogram
+
+    encoder = voice_encoder()
+    windows, owners = [], []
+    for index, clip in enumerate(clips):
+        wav = _speech_16k(clip, rate)
+        wav_slices, mel_slices = encoder.compute_partial_slices(len(wav), PARTIALS_PER_S, 0.75)
+        if wav_slices[-1].stop > len(wav):
+            wav = np.pad(wav, (0, wav_slices[-1].stop - len(wav)))
+        mel = wav_to_mel_spectrogram(wav)
+        keep = np.unique(np.linspace(0, len(mel_slices) - 1, min(MAX_WINDOWS, len(mel_slices))).round().astype(int))
+        windows.extend(mel[mel_slices[k]] for k in keep)
+        owners.extend([index] * len(keep))
+    with torch.no_grad():
+        partials = encoder(torch.from_numpy(np.stack(windows)).to(encoder.device)).cpu().numpy()
+    owners_array = np.array(owners)
+    prints = np.stack([partials[owners_array == i].mean(axis=0) for i in range(len(clips))])
+    return prints / (np.linalg.norm(prints, axis=1, keepdims=True) + 1e-9)
 
 
 def f0_track(samples: np.ndarray, rate: int) -> np.ndarray:
@@ -104,13 +137,15 @@ def speaking_rate(text: str, seconds: float) -> float:
 def line_features(segments: list[Segment], samples: np.ndarray, rate: int) -> list[LineFeatures]:
     """Features of every segment of a mono stem."""
     track = f0_track(samples, rate)
-    result = []
+    clips = []
     for segment in segments:
         clip = samples[ms_to_samples(segment.start_ms, rate):ms_to_samples(segment.end_ms, rate)]
+        clips.append(clip if clip.size >= rate // 20 else np.zeros(rate // 20, dtype=np.float32))  # under 50 ms
+    prints = line_embeddings(clips, rate)
+    result = []
+    for segment, vector in zip(segments, prints):
         seconds = max(segment.end_ms - segment.start_ms, 1) / 1000
-        if clip.size < rate // 20:  # under 50 ms: nothing to embed
-            clip = np.zeros(rate // 20, dtype=np.float32)
-        result.append(LineFeatures(embedding=embed(clip, rate, PARTIALS_PER_S),
+        result.append(LineFeatures(embedding=vector,
                                    f0_hz=line_f0(track, samples, rate, segment.start_ms, segment.end_ms),
                                    syllables_per_s=speaking_rate(segment.source_text, seconds), seconds=seconds))
     return result
