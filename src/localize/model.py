@@ -64,7 +64,7 @@ class Segment:
     words: list[Word] = field(default_factory=list)
     text: str = ""
     origin: str = "asr"
-    speaker_confidence: float | None = None  # 0-1 from diarization; None before it (or with one speaker fixed)
+    speaker_confidence: float | None = None  # 0-1, set by diarization (None before it)
 
     @property
     def duration_ms(self) -> int:

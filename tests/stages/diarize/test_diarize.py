@@ -135,3 +135,16 @@ def test_diarize_sample_episode_truth_segments(sample_episode):
     assert gender[by_truth["林晓"]] == "female" and gender[by_truth["王阿姨"]] == "female"
     assert len(result.segment_f0_hz) == len(segments)
     assert all(len(s.embedding) == 256 for s in result.speakers)
+
+
+def test_label_segments_carries_confidence_through_the_cached_json():
+    from localize.model import from_dict, to_dict
+
+    result = D.Diarization(labels=["S1", "S2"], speakers=[], segment_f0_hz=[200.0, 100.0], confidence=[0.9, 0.4])
+    cached = from_dict(D.Diarization, json.loads(json.dumps(to_dict(result))))
+    segments = _segments(2)
+    D.label_segments(segments, cached)
+    assert [(s.speaker, s.speaker_confidence) for s in segments] == [("S1", 0.9), ("S2", 0.4)]
+    old = from_dict(D.Diarization, {"labels": ["S1"], "speakers": []})  # written before confidence existed
+    D.label_segments(segments[:1], old)
+    assert segments[0].speaker_confidence is None
