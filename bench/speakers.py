@@ -133,14 +133,17 @@ def fit(cache: Path, seeds: list[int], kind: str) -> None:
     C.PAIR_BIAS, C.PAIR_WEIGHTS = float(model.intercept_[0]), model.coef_[0]
     from localize.stages.diarize.scoring import score
 
-    segments = {seed: truth_segments(json.loads(drawn_episode(cache, seed, kind)[0].read_text(encoding="utf-8"))["lines"])
-                for seed in seeds}
+    def lines_of(seed: int) -> list[dict]:
+        return json.loads(drawn_episode(cache, seed, kind)[0].read_text(encoding="utf-8"))["lines"]
+
+    segments = {seed: truth_segments(lines_of(seed)) for seed in seeds}
     chosen = C.MERGE_LOGIT
     for merge in (-1.0, -0.5, 0.0, 0.5, 1.0):
         C.MERGE_LOGIT = merge
         found = [score(segments[seed], [str(x) for x in C.cluster(lines)[0]], truth)
                  for seed, (lines, truth) in zip(seeds, episodes)]
-        print(f"MERGE_LOGIT {merge:+.1f}: count exact {np.mean([f.speakers_found == f.speakers_true for f in found]):.2f} "
+        exact = np.mean([f.speakers_found == f.speakers_true for f in found])
+        print(f"MERGE_LOGIT {merge:+.1f}: count exact {exact:.2f} "
               f"purity {np.mean([f.purity for f in found]):.3f} coverage {np.mean([f.coverage for f in found]):.3f} "
               f"DER {np.mean([f.der for f in found]):.3f}")
     C.MERGE_LOGIT = chosen
@@ -225,7 +228,7 @@ def measure(name: str, segments, lines: list[dict], samples, rate: int, genders:
                          "f0_median_hz": speaker.f0_median_hz, "gender": speaker.gender})
     return {"episode": name, "segments": len(segments), **dataclasses.asdict(found),
             "seconds": round(seconds, 1), "speakers": speakers,
-            "confidence": [round(c, 3) for c in getattr(result, "confidence", [])], "truth": truth, "labels": result.labels}
+            "confidence": [round(c, 3) for c in result.confidence], "truth": truth, "labels": result.labels}
 
 
 def dub_similarity(work: Path, market: str) -> dict:

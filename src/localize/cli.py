@@ -210,7 +210,8 @@ def watch_command(in_dir: Path, locales: tuple[str, ...], out_dir: Path, once: b
 @click.option("--women", type=int, default=None, help="With --seed: how many characters are women (drawn if unset).")
 @click.option("--max-semitones", type=float, default=None,
               help="With --seed: same-gender neighbours at most this many semitones apart (2-5 if unset).")
-@click.option("--lines", type=int, default=None, help="With --seed: number of lines (18-30 if unset).")
+@click.option("--lines", type=int, default=None,
+              help="With --seed: number of lines (18-30 if unset; at least 3 per speaker).")
 def sample(out_dir: Path, script: Path | None, name: str, seed: int | None, speakers: int | None,
            women: int | None, max_semitones: float | None, lines: int | None) -> None:
     """Generate a synthetic Chinese microdrama episode with ground truth."""
