@@ -43,8 +43,8 @@ class Speaker:
 
 @dataclass
 class Diarization:
-    """A speaker label per segment, the speakers, each segment's median F0 (0 = unvoiced) and how
-    sure each label is (0-1: the share of the line's same-speaker odds that its own speaker holds)."""
+    """A speaker label per segment, the speakers, each segment's pitch (0 = unvoiced) and how sure
+    each label is (0-1, see :func:`localize.stages.diarize.clustering.confidence`; low = review first)."""
 
     labels: list[str]
     speakers: list[Speaker]
