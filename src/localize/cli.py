@@ -204,11 +204,16 @@ def watch_command(in_dir: Path, locales: tuple[str, ...], out_dir: Path, once: b
 @click.option("--script", type=click.Path(path_type=Path), default=None,
               help="Episode script YAML (default: samples/episode01.yaml).")
 @click.option("--name", default="episode", show_default=True, help="File name stem of the episode.")
-def sample(out_dir: Path, script: Path | None, name: str) -> None:
+@click.option("--scenery", type=click.Choice(["drawn", "photo"]), default="drawn", show_default=True,
+              help="drawn: gradient sets; photo: photographs with camera moves, cuts, varied subtitle styles "
+                   "and a clean plate (NAME.clean.mp4) for measuring subtitle removal.")
+@click.option("--look-seed", type=int, default=None,
+              help="Seed for the photo scenery's shots and subtitle style (default: the script's seed).")
+def sample(out_dir: Path, script: Path | None, name: str, scenery: str, look_seed: int | None) -> None:
     """Generate a synthetic Chinese microdrama episode with ground truth."""
     from localize.sample import generate_sample
 
-    episode = generate_sample(out_dir, script, name=name)
+    episode = generate_sample(out_dir, script, name=name, scenery=scenery, look_seed=look_seed)
     click.echo(str(episode.video))
 
 
