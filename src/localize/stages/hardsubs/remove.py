@@ -19,7 +19,7 @@ Two passes, as in the lip-sync stage (whose frame decoding and layout helpers th
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,7 @@ from localize.rawvideo import FrameDecoder, encode_frames, probe_frame_format
 from localize.stages.hardsubs.detect import Box, SubtitleBand, even, read_frames
 from localize.stages.hardsubs.ocr import OcrEvent, signature
 
-MODES = ("inpaint", "blur", "box")
+MODES = ("temporal", "inpaint", "blur", "box")
 
 
 @dataclass
@@ -50,6 +50,7 @@ class RemovalResult:
     events: int
     mode: str
     seconds: float
+    stats: dict = field(default_factory=dict)
 
 
 def padded_box(box: Box, band: SubtitleBand, width: int, height: int, pad_rows: float = 0.3) -> Box:
@@ -62,12 +63,12 @@ def padded_box(box: Box, band: SubtitleBand, width: int, height: int, pad_rows: 
     return [x1, y1, x2, y2]
 
 
-def text_mask(counts: np.ndarray, samples: int, line_height: int) -> np.ndarray:
-    """Stable text pixels (set on at least half the sampled frames), dilated; uint8 0/255."""
+def text_mask(counts: np.ndarray, samples: int, line_height: int, grow: float = 0.22) -> np.ndarray:
+    """Stable text pixels (set on at least half the sampled frames), dilated by ``grow`` line heights; uint8 0/255."""
     import cv2
 
     stable = (counts >= max(1, samples / 2)).astype(np.uint8) * 255
-    size = max(3, int(round(0.22 * line_height)) | 1)
+    size = max(3, int(round(grow * line_height)) | 1)
     return cv2.dilate(stable, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
 
 
@@ -226,7 +227,7 @@ def fill_box(planes, plan: EventMask, shift: tuple[int, int], full_range: bool) 
 
 
 def remove_subtitles(video: Path, band: SubtitleBand, events: list[OcrEvent], out_video: Path, *,
-                     mode: str = "inpaint", guard_frames: int = 1, mask_frames: int = 12,
+                     mode: str = "temporal", guard_frames: int = 1, mask_frames: int = 12,
                      inpaint_radius: int = 5, inpaint_scale: float = 0.5) -> RemovalResult:
     """Write ``out_video`` (lossless H.264/Matroska, no audio): ``video`` with each event's text filled by ``mode``."""
     if mode not in MODES:
@@ -238,8 +239,19 @@ def remove_subtitles(video: Path, band: SubtitleBand, events: list[OcrEvent], ou
         raise InputError(f"{Path(video).name}: frame size {fmt.width}x{fmt.height} does not match the analysis "
                          f"({band.frame_width}x{band.frame_height})")
     n_hint = int(info.duration_ms * info.fps / 1000) + 2
-    plans = event_masks(Path(video), band, events, n_hint, mode=mode, guard_frames=guard_frames,
-                        mask_frames=mask_frames)
+    stats: dict = {}
+    if mode == "temporal":
+        from localize.stages.hardsubs.temporal import TemporalFiller, track
+
+        tracked = track(Path(video), band, events, fmt, pix_fmt, n_hint, guard_frames=guard_frames,
+                        mask_frames=mask_frames, fps=info.fps)
+        plans = tracked.plans
+        filler = TemporalFiller(tracked, band, fmt.shift, inpaint_radius=inpaint_radius, inpaint_scale=inpaint_scale)
+        stats = {"cuts": len(tracked.cuts), "donors": len(tracked.donors), "pixels_from_donors": 0,
+                 "pixels_inpainted": 0, "track_seconds": round(time.monotonic() - started, 3)}
+    else:
+        plans = event_masks(Path(video), band, events, n_hint, mode=mode, guard_frames=guard_frames,
+                            mask_frames=mask_frames)
     # Small text keeps full resolution: halving it would thin the mask below the strokes.
     scale = inpaint_scale if band.line_height * inpaint_scale >= 20 else 1.0
     painters = [Inpainter(plan, fmt.shift, inpaint_radius, scale, band.line_height) for plan in plans] \
@@ -262,7 +274,11 @@ def remove_subtitles(video: Path, band: SubtitleBand, events: list[OcrEvent], ou
                 k = int(active[index]) if index < len(active) else -1
                 if k >= 0:
                     planes = fmt.planes(buf)
-                    if mode == "inpaint":
+                    if mode == "temporal":
+                        used = filler(planes, plans[k], index)
+                        stats["pixels_from_donors"] += used["donor"]
+                        stats["pixels_inpainted"] += used["inpaint"]
+                    elif mode == "inpaint":
                         painters[k](planes)
                     elif mode == "blur":
                         fill_blur(planes, plans[k], fmt.shift, band.line_height)
@@ -272,4 +288,4 @@ def remove_subtitles(video: Path, band: SubtitleBand, events: list[OcrEvent], ou
                 write(buf)
         finally:
             decoder.close()
-    return RemovalResult(total, changed, len(plans), mode, round(time.monotonic() - started, 3))
+    return RemovalResult(total, changed, len(plans), mode, round(time.monotonic() - started, 3), stats)

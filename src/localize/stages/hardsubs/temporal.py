@@ -1,0 +1,298 @@
+"""Subtitle removal that uses time: fill the text from frames of the same shot where it is uncovered.
+
+Within a shot the background behind a subtitle is usually visible in some other frame: between
+lines the band is clean, the next line covers other pixels, and a moving camera slides the
+background out from under the text. So, for each pixel of a subtitle's mask:
+
+1. *track* (one pass over the subtitle rows and a margin above and below, decoded in the
+   source's own planar YUV): shot cuts from the jump in the margin's picture; the camera's motion
+   from frame to frame as a similarity transform (corners tracked by pyramidal Lucas-Kanade,
+   fitted with RANSAC, on the pixels outside every subtitle box), chained into one transform per
+   frame from the start of its shot; the glyph masks (:func:`.remove.event_masks`' stroke counts,
+   dilated only enough to take in the outline, shadow and anti-aliasing); and a copy of the
+   subtitle rows every ``donor_every`` frames near the subtitles, the *donors*.
+2. *fill*: the donors of the same shot, nearest in time first, are warped onto the frame by the
+   camera transforms; each masked pixel takes the first donor on which it is uncovered (the donor's
+   own text, generously dilated, and the picture's edges excluded). The same donors serve
+   neighbouring frames, so the fill moves with the camera instead of shimmering. Only the pixels no
+   donor uncovers (text that never moves and never leaves during the shot) are inpainted in space.
+
+Only the subtitle rows of frames with text are touched; every other byte passes through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from localize import ffmpeg
+from localize.errors import InputError
+from localize.rawvideo import FrameFormat
+from localize.stages.hardsubs.detect import SubtitleBand, even, stream_raw
+from localize.stages.hardsubs.ocr import OcrEvent, signature
+from localize.stages.hardsubs.remove import EventMask, Inpainter, _chroma_mask, padded_box, smooth_fill, text_mask
+
+# Jump of the margin picture (mean absolute difference, grey levels, at 1/8 size) that makes a cut,
+# when it is also several times the shot's usual frame-to-frame change.
+CUT_LEVEL = 14.0
+CUT_RATIO = 4.0
+
+
+@dataclass
+class Donor:
+    """The subtitle rows of one frame, kept to fill other frames."""
+
+    frame: int
+    planes: tuple[np.ndarray, np.ndarray, np.ndarray]  # Y, U, V of rows [rows[0], rows[1])
+    covered: np.ndarray | None = None  # uint8 255 where this frame's own text is (luma grid)
+    state: frozenset = frozenset()  # the events whose text it shows
+
+
+@dataclass
+class Track:
+    """What the tracking pass found: shots, camera transforms, masks and donors."""
+
+    rows: tuple[int, int]  # the subtitle rows kept in the donors, frame pixels
+    shot_of: np.ndarray  # shot number of every frame
+    transform: np.ndarray  # (frames, 3, 3): shot start -> frame, frame pixels
+    plans: list[EventMask]
+    donors: list[Donor]
+    cuts: list[int] = field(default_factory=list)
+
+
+def _similarity(prev: np.ndarray, cur: np.ndarray, valid: np.ndarray) -> np.ndarray | None:
+    """prev -> cur similarity (3x3) from tracked corners, or None when too little texture to tell."""
+    import cv2
+
+    corners = cv2.goodFeaturesToTrack(prev, maxCorners=160, qualityLevel=0.01, minDistance=7, mask=valid)
+    if corners is None or len(corners) < 8:
+        return None
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(prev, cur, corners, None, winSize=(21, 21), maxLevel=3)
+    ok = status.ravel() == 1
+    if ok.sum() < 8:
+        return None
+    matrix, inliers = cv2.estimateAffinePartial2D(corners[ok], moved[ok], method=cv2.RANSAC,
+                                                  ransacReprojThreshold=1.0)
+    if matrix is None or inliers is None or inliers.sum() < 6:
+        return None
+    return np.vstack([matrix, [0.0, 0.0, 1.0]])
+
+
+def _scaled(matrix: np.ndarray, factor: float) -> np.ndarray:
+    """The same motion in coordinates ``factor`` times larger."""
+    s = np.diag([factor, factor, 1.0])
+    return s @ matrix @ np.linalg.inv(s)
+
+
+def track(video: Path, band: SubtitleBand, events: list[OcrEvent], fmt: FrameFormat, pix_fmt: str, n_frames: int,
+          *, guard_frames: int = 1, mask_frames: int = 12, donor_every: int = 3, donor_reach_s: float = 4.0,
+          fps: float = 30.0) -> Track:
+    """The tracking pass (see the module docstring)."""
+    import cv2
+
+    width, height = fmt.width, fmt.height
+    plans: list[EventMask] = []
+    kept: list[OcrEvent] = []
+    for event in events:
+        first, last = max(0, event.start_frame - guard_frames), min(n_frames, event.end_frame + guard_frames)
+        if last > first:
+            plans.append(EventMask(first, last, padded_box(event.box, band, width, height), None))
+            kept.append(event)
+    box_top = min((p.box[1] for p in plans), default=band.top)
+    box_bottom = max((p.box[3] for p in plans), default=band.bottom)
+    margin = even(1.5 * band.line_height)
+    top, bottom = max(0, box_top - margin), min(height, box_bottom + margin)
+    top, bottom = even(top), min(height, even(bottom + 1))
+    region = FrameFormat(width, bottom - top, fmt.pix_fmt, fmt.matrix, fmt.full_range)
+    sx, sy = fmt.shift
+
+    # Pixels the tracker may use: outside every padded box active at the frame (half size).
+    half = (width // 2, (bottom - top) // 2)
+    free = np.full((n_frames + 1, ), -1, dtype=np.int32)
+    for k, plan in enumerate(plans):
+        free[plan.first:plan.last] = k
+
+    def valid_half(k: int) -> np.ndarray:
+        valid = np.full((half[1], half[0]), 255, np.uint8)
+        if k >= 0:
+            x1, y1, x2, y2 = plans[k].box
+            valid[max(0, (y1 - top) // 2 - 4):(y2 - top) // 2 + 4, max(0, x1 // 2 - 4):x2 // 2 + 4] = 0
+        return valid
+
+    # Frames feeding each event's glyph mask, as in remove.event_masks.
+    wanted: dict[int, list[int]] = {}
+    counts = []
+    for k, (plan, event) in enumerate(zip(plans, kept)):
+        span = max(1, event.end_frame - event.start_frame)
+        for f in set(np.linspace(event.start_frame, event.end_frame - 1,
+                                 num=min(mask_frames, span)).round().astype(int).tolist()):
+            wanted.setdefault(f, []).append(k)
+        x1, y1, x2, y2 = plan.box
+        counts.append([np.zeros((y2 - y1, x2 - x1), np.uint16), 0])
+    reach = int(donor_reach_s * fps)
+    near_text = np.zeros(n_frames + 1, dtype=bool)
+    for plan in plans:
+        near_text[max(0, plan.first - reach):plan.last + reach] = True
+
+    shot_of = np.zeros(n_frames + 1, dtype=np.int32)
+    transform = np.tile(np.eye(3), (n_frames + 1, 1, 1))
+    donors: list[Donor] = []
+    cuts: list[int] = []
+    prev_small = prev_tiny = None
+    changes: list[float] = []
+    shot, index = 0, -1
+    argv = ffmpeg.decode_raw_region_argv(Path(video), pix_fmt=pix_fmt, crop=(0, top, width, bottom - top))
+    for index, buf in stream_raw(argv, region.frame_bytes, "tracking the camera under the subtitles"):
+        if index > n_frames:
+            break
+        y, u, v = region.planes(buf)
+        k = int(free[index]) if index < len(free) else -1
+        small = cv2.resize(y, half, interpolation=cv2.INTER_AREA)
+        tiny = cv2.resize(small, (max(1, half[0] // 4), max(1, half[1] // 4)), interpolation=cv2.INTER_AREA)
+        valid = valid_half(k)
+        if prev_small is not None:
+            keep = cv2.resize(valid, tiny.shape[::-1], interpolation=cv2.INTER_NEAREST) > 0
+            keep &= cv2.resize(valid_half(int(free[index - 1])), tiny.shape[::-1],
+                               interpolation=cv2.INTER_NEAREST) > 0
+            change = float(np.abs(tiny.astype(np.int16) - prev_tiny)[keep].mean()) if keep.any() else 0.0
+            usual = float(np.median(changes[-15:])) if changes else 0.0
+            if change > CUT_LEVEL and change > CUT_RATIO * max(usual, 1.0):
+                shot += 1
+                cuts.append(index)
+                changes = []
+            else:
+                changes.append(change)
+                step = _similarity(prev_small, small, valid & valid_half(int(free[index - 1])))
+                motion = _scaled(step, 2.0) if step is not None else np.eye(3)
+                transform[index] = motion @ transform[index - 1]
+        shot_of[index] = shot
+        prev_small, prev_tiny = small, tiny.astype(np.int16)
+        for j in wanted.get(index, []):
+            x1, y1, x2, y2 = plans[j].box
+            counts[j][0] += signature(y[y1 - top:y2 - top, x1:x2], band.line_height).any(axis=-1)
+            counts[j][1] += 1
+        if index % donor_every == 0 and near_text[min(index, n_frames)]:
+            r1, r2 = box_top - top, box_bottom - top
+            donors.append(Donor(index, (y[r1:r2].copy(), u[r1 >> sy:r2 >> sy].copy(), v[r1 >> sy:r2 >> sy].copy())))
+    if index < 0:
+        raise InputError(f"{Path(video).name}: no frames decoded while tracking the camera under the subtitles")
+    for plan, (count, samples) in zip(plans, counts):
+        plan.mask = text_mask(count, samples, band.line_height, grow=0.1) if samples else None
+    return Track((box_top, box_bottom), shot_of, transform, plans, donors, cuts)
+
+
+class TemporalFiller:
+    """Fills one frame's subtitle from the donors of its shot (see the module docstring)."""
+
+    def __init__(self, tracked: Track, band: SubtitleBand, shift: tuple[int, int], *, max_donors: int = 8,
+                 inpaint_radius: int = 5, inpaint_scale: float = 0.5) -> None:
+        import cv2
+
+        self.t = tracked
+        self.shift = shift
+        self.max_donors = max_donors
+        self.line_height = band.line_height
+        self.inpaint_radius = inpaint_radius
+        self.scale = inpaint_scale if band.line_height * inpaint_scale >= 20 else 1.0
+        top, bottom = tracked.rows
+        # Each donor's own text: every event mask active within two frames of it, dilated more.
+        grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+        width = band.frame_width
+        for donor in tracked.donors:
+            covered = np.zeros((bottom - top, width), np.uint8)
+            state = []
+            for k, plan in enumerate(tracked.plans):
+                if plan.mask is not None and plan.first - 2 <= donor.frame < plan.last + 2:
+                    x1, y1, x2, y2 = plan.box
+                    covered[y1 - top:y2 - top, x1:x2] |= plan.mask
+                    state.append(k)
+            donor.state = frozenset(state)
+            donor.covered = cv2.dilate(covered, grow) if covered.any() else covered
+        self.by_shot: dict[int, list[Donor]] = {}
+        for donor in tracked.donors:
+            self.by_shot.setdefault(int(tracked.shot_of[donor.frame]), []).append(donor)
+
+    def _warp(self, plane: np.ndarray, matrix: np.ndarray, size: tuple[int, int], interpolation: int,
+              border: int) -> np.ndarray:
+        import cv2
+
+        return cv2.warpAffine(plane, matrix[:2], size, flags=interpolation | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+
+    def __call__(self, planes, plan: EventMask, index: int) -> dict:
+        """Fill ``plan``'s mask on frame ``index`` in place; returns how many pixels came from where."""
+        import cv2
+
+        if plan.mask is None or not plan.mask.any():
+            return {"donor": 0, "inpaint": 0}
+        y, u, v = planes
+        x1, y1, x2, y2 = plan.box
+        top = self.t.rows[0]
+        sx, sy = self.shift
+        todo = plan.mask > 0
+        ctodo = _chroma_mask(plan.mask, self.shift) > 0
+        total = int(todo.sum())
+        shot = int(self.t.shot_of[index])
+        to_frame = np.linalg.inv(self.t.transform[index])
+        # Target box pixel (col, row) -> frame pixel -> donor frame pixel -> donor rows pixel.
+        box_origin = np.array([[1.0, 0, x1], [0, 1.0, y1], [0, 0, 1]])
+        rows_origin = np.array([[1.0, 0, 0], [0, 1.0, -top], [0, 0, 1]])
+        corners = np.array([[x1, x2, x1, x2], [y1, y1, y2, y2], [1.0, 1, 1, 1]])
+        region = y[y1:y2, x1:x2]
+        cregion = [p[y1 >> sy:y2 >> sy, x1 >> sx:x2 >> sx] for p in (u, v)]
+        own = frozenset(k for k, p in enumerate(self.t.plans) if p.first <= index < p.last)
+        per_state: dict[frozenset, int] = {}
+        tried = 0
+        # Nearest first, but a donor showing the same text as this frame only helps where the camera
+        # has moved the background out from under it; and two donors of one text state are plenty.
+        for donor in sorted(self.by_shot.get(shot, []), key=lambda d: abs(d.frame - index)):
+            if tried >= self.max_donors or (not todo.any() and not ctodo.any()):
+                break
+            if donor.frame == index or per_state.get(donor.state, 0) >= 2:
+                continue
+            matrix = self.t.transform[donor.frame] @ to_frame
+            if donor.state & own and np.abs((matrix @ corners) - corners)[:2].max() < 4:
+                continue
+            per_state[donor.state] = per_state.get(donor.state, 0) + 1
+            tried += 1
+            m = rows_origin @ matrix @ box_origin
+            free = self._warp(donor.covered, m, (x2 - x1, y2 - y1), cv2.INTER_LINEAR, 255) == 0
+            take = todo & free
+            if take.any():
+                region[take] = self._warp(donor.planes[0], m, (x2 - x1, y2 - y1), cv2.INTER_LINEAR, 0)[take]
+                todo &= ~take
+            if ctodo.any():
+                cm = _scaled_chroma(m, sx, sy)
+                csize = (cregion[0].shape[1], cregion[0].shape[0])
+                cfree = self._warp(donor.covered, _scaled_to(m, sx, sy), csize, cv2.INTER_LINEAR, 255) == 0
+                ctake = ctodo & cfree
+                if ctake.any():
+                    for dst, src in zip(cregion, donor.planes[1:]):
+                        dst[ctake] = self._warp(src, cm, csize, cv2.INTER_LINEAR, 128)[ctake]
+                    ctodo &= ~ctake
+        left = int(todo.sum())
+        if left or ctodo.any():
+            rest = EventMask(plan.first, plan.last, plan.box, todo.astype(np.uint8) * 255)
+            painter = Inpainter(rest, self.shift, self.inpaint_radius, self.scale, self.line_height)
+            painter.csupport = ctodo
+            if left:
+                painter((y, u, v))
+            else:
+                sigma = max(2.0, 0.1 * self.line_height / (1 << max(self.shift)))
+                for dst in cregion:
+                    dst[ctodo] = smooth_fill(dst, ctodo, sigma)
+        return {"donor": total - left, "inpaint": left}
+
+
+def _scaled_chroma(m: np.ndarray, sx: int, sy: int) -> np.ndarray:
+    """A luma-grid (dst -> src) map as the same map between the chroma grids."""
+    down = np.diag([1.0 / (1 << sx), 1.0 / (1 << sy), 1.0])
+    return down @ m @ np.linalg.inv(down)
+
+
+def _scaled_to(m: np.ndarray, sx: int, sy: int) -> np.ndarray:
+    """Chroma-grid target pixels -> luma-grid donor pixels (to sample the luma-grid ``covered`` map)."""
+    up = np.diag([float(1 << sx), float(1 << sy), 1.0])
+    return m @ up
