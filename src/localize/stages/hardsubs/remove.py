@@ -63,12 +63,13 @@ def padded_box(box: Box, band: SubtitleBand, width: int, height: int, pad_rows: 
     return [x1, y1, x2, y2]
 
 
-def text_mask(counts: np.ndarray, samples: int, line_height: int, grow: float = 0.22) -> np.ndarray:
-    """Stable text pixels (set on at least half the sampled frames), dilated by ``grow`` line heights; uint8 0/255."""
+def text_mask(counts: np.ndarray, samples: int, line_height: int, grow: float = 0.22, least: int = 3) -> np.ndarray:
+    """Stable text pixels (set on at least half the sampled frames), dilated by ``grow`` line heights
+    (a kernel of at least ``least`` px); uint8 0/255."""
     import cv2
 
     stable = (counts >= max(1, samples / 2)).astype(np.uint8) * 255
-    size = max(3, int(round(grow * line_height)) | 1)
+    size = max(least, int(round(grow * line_height)) | 1)
     return cv2.dilate(stable, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
 
 

@@ -136,6 +136,8 @@ def track(video: Path, band: SubtitleBand, events: list[OcrEvent], fmt: FrameFor
     for plan in plans:
         near_text[max(0, plan.first - reach):plan.last + reach] = True
 
+    to_frame = np.array([[1.0, 0, 0], [0, 1.0, top], [0, 0, 1]])
+    from_frame = np.linalg.inv(to_frame)
     shot_of = np.zeros(n_frames + 1, dtype=np.int32)
     transform = np.tile(np.eye(3), (n_frames + 1, 1, 1))
     donors: list[Donor] = []
@@ -165,7 +167,8 @@ def track(video: Path, band: SubtitleBand, events: list[OcrEvent], fmt: FrameFor
             else:
                 changes.append(change)
                 step = _similarity(prev_small, small, valid & valid_half(int(free[index - 1])))
-                motion = _scaled(step, 2.0) if step is not None else np.eye(3)
+                # Half size -> full size, then region rows -> frame rows (a zoom's centre is in frame pixels).
+                motion = to_frame @ _scaled(step, 2.0) @ from_frame if step is not None else np.eye(3)
                 transform[index] = motion @ transform[index - 1]
         shot_of[index] = shot
         prev_small, prev_tiny = small, tiny.astype(np.int16)
@@ -179,7 +182,7 @@ def track(video: Path, band: SubtitleBand, events: list[OcrEvent], fmt: FrameFor
     if index < 0:
         raise InputError(f"{Path(video).name}: no frames decoded while tracking the camera under the subtitles")
     for plan, (count, samples) in zip(plans, counts):
-        plan.mask = text_mask(count, samples, band.line_height, grow=0.1) if samples else None
+        plan.mask = text_mask(count, samples, band.line_height, grow=0.16, least=9) if samples else None
     return Track((box_top, box_bottom), shot_of, transform, plans, donors, cuts)
 
 
