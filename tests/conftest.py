@@ -1,10 +1,49 @@
-"""Shared fixtures. `sample_episode` is the generated default episode, made once per test session."""
+"""Shared fixtures, made once per test session: ``sample_episode`` (the default 84 s episode),
+``short_episode`` (4 lines, ~16 s) and ``warm_work`` (one real `localize` run of the short episode,
+whose work dir later runs copy so that its finished stages are cache hits)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+
+DATA = Path(__file__).resolve().parent / "data"
+SHORT_SCRIPT = DATA / "delivery_short.yaml"
+SERIES_GLOSSARY = Path(__file__).resolve().parents[1] / "glossaries" / "ceo-romance.yaml"
+
+
+def run_cli(*args, check: bool = True) -> subprocess.CompletedProcess:
+    """``python -m localize ARGS`` in a real subprocess, progress off."""
+    result = subprocess.run([sys.executable, "-m", "localize", *map(str, args)], capture_output=True, text=True,
+                            env={**os.environ, "LOCALIZE_PROGRESS": "0"})
+    if check:
+        assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture
+def localize_cli():
+    """:func:`run_cli`, for tests outside this folder's helpers."""
+    return run_cli
+
+
+@pytest.fixture
+def series_glossary() -> Path:
+    """The sample series' glossary (names, terms, honorifics)."""
+    return SERIES_GLOSSARY
+
+
+def need_tools() -> None:
+    missing = [tool for tool in ("ffmpeg", "ffprobe", "espeak-ng") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} on PATH")
+
 
 _state: dict[str, object] = {}
 
@@ -33,3 +72,40 @@ def sample_episode(tmp_path_factory):
         raise
     _state["episode"] = episode
     return episode
+
+
+@pytest.fixture(scope="session")
+def short_episode(tmp_path_factory):
+    """The 4-line (~16 s) sample episode of tests/data/delivery_short.yaml."""
+    need_tools()
+    from localize.sample import generate_sample
+
+    return generate_sample(tmp_path_factory.mktemp("short"), SHORT_SCRIPT, name="ep01")
+
+
+@dataclass(frozen=True)
+class WarmWork:
+    """A work root holding every stage of the short episode for en-US (with the series glossary)."""
+
+    root: Path
+    episode: Path
+    digest: str
+
+    def seed(self, work_root: Path, stem: str) -> None:
+        """Make ``work_root`` hold the same cached stages for an episode file named ``stem`` (same content)."""
+        source = self.root / f"{self.episode.stem}-{self.digest[:12]}"
+        target = Path(work_root) / f"{stem}-{self.digest[:12]}"
+        if not target.exists():
+            shutil.copytree(source, target)
+
+
+@pytest.fixture(scope="session")
+def warm_work(short_episode, tmp_path_factory) -> WarmWork:
+    """One real `localize` run of the short episode to en-US; its work dir is reused by later runs."""
+    from localize.fsutil import file_digest
+
+    base = tmp_path_factory.mktemp("warm")
+    root = base / "work"
+    run_cli(short_episode.video, "--to", "en-US", "--out", base / "out", "--work-dir", root,
+                 "--glossary", SERIES_GLOSSARY)
+    return WarmWork(root=root, episode=short_episode.video, digest=file_digest(short_episode.video))

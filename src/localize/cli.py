@@ -36,6 +36,7 @@ def cli() -> None:
     localize watch IN_DIR --to en-US --out DIR [--profile P]
     localize sample --out DIR
     localize translate SRC.srt --to en-US --out OUT.srt
+    localize graph
     """
 
 
@@ -57,6 +58,7 @@ def _pipeline_options(settings, *, bed_file: Path | None = None, separator: str 
     from localize.pipeline import PipelineOptions
     from localize.stages.mix import MixOptions
     from localize.stages.transcribe import TranscribeOptions
+    from localize.stages.synthesize import MODEL_FOLDER_BACKENDS
     from localize.stages.synthesize.speecht5 import CLONING_BACKENDS
 
     return PipelineOptions(
@@ -71,7 +73,7 @@ def _pipeline_options(settings, *, bed_file: Path | None = None, separator: str 
         voice_backend=voice_backend or ("speecht5" if voice_model and settings.voice_backend not in CLONING_BACKENDS
                                         else settings.voice_backend),
         voice_model=voice_model or (Path(settings.neural_voice_model) if settings.neural_voice_model and
-                                    (voice_backend or settings.voice_backend) in CLONING_BACKENDS else None),
+                                    (voice_backend or settings.voice_backend) in MODEL_FOLDER_BACKENDS else None),
         voice_match=settings.voice_match,
         glossary=glossary,
         keep_stems=keep_stems,
@@ -95,7 +97,8 @@ _PIPELINE_OPTIONS = [
     click.option("--translator", "translators", multiple=True, help="Translation backend(s), in fallback order."),
     click.option("--voice", "voice_backend", default=None, help="Voice backend (default: kokoro)."),
     click.option("--voice-model", type=click.Path(path_type=Path), default=None,
-                 help="SpeechT5 voice-cloning model folder (with vocoder/); implies --voice speecht5."),
+                 help="Neural voice model folder: SpeechT5 (with vocoder/; implies --voice speecht5) or, with "
+                      "--voice mms, a VITS/MMS-TTS model or a folder of them, one per language."),
     click.option("--separator", default=None, help="Separation backend (default from config)."),
     click.option("--separator-model", type=click.Path(path_type=Path), default=None,
                  help="Demucs checkpoint (.th) or bag (.yaml) for separation; implies --separator demucs."),
@@ -275,6 +278,30 @@ def models(prepare: bool) -> None:
     click.echo(f"models folder: {embedded.models_dir()}")
     for name in embedded.EMBEDDED:
         click.echo(f"  {name}")
+
+
+@cli.command("graph")
+@click.option("--json", "as_json", is_flag=True, help="Print the graph as JSON.")
+def graph_command(as_json: bool) -> None:
+    """Print the pipeline graph: each stage, what it needs, what it gives and the settings it reads."""
+    import json
+
+    from localize.graph import GRAPHS
+    from localize.stages.contract import describe
+
+    rows = describe(GRAPHS)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for graph in GRAPHS:
+        given = ", ".join(graph.given)
+        click.echo(f"{graph.name} graph ({'once per episode' if graph.name == 'analysis' else 'once per market'};"
+                   f" given: {given})")
+        for row in (r for r in rows if r["graph"] == graph.name):
+            reads = ", ".join(row["settings"] + (["(outside input)"] if row["external"] else []))
+            click.echo(f"  {row['stage']:<11} v{row['version']:<3} needs {', '.join(row['needs']) or '-'}"
+                       f" -> gives {row['gives']}{f'; reads {reads}' if reads else ''}")
+            click.echo(f"  {'':<16}{row['summary']}")
 
 
 @cli.command("cast")

@@ -75,3 +75,8 @@ class Transcript:
     language: str
     segments: list[Segment]
     language_probability: float = 1.0
+
+
+def with_speakers(segments: list[Segment], labels: list[str]) -> list[Segment]:
+    """Copies of ``segments``, each labelled with its speaker from diarization."""
+    return [dataclasses.replace(segment, speaker=label) for segment, label in zip(segments, labels)]

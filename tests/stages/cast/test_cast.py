@@ -13,7 +13,7 @@ from localize.errors import ConfigError
 from localize.stages.diarize import Speaker
 from localize.stages.synthesize import VOICES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _prints(seed: int = 0) -> list[np.ndarray]:

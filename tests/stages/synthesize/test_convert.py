@@ -19,7 +19,7 @@ from localize.stages.synthesize.convert import GRID_HZ, ActorProfile, _analyse, 
 from localize.stages.synthesize.espeak import EspeakBackend
 from localize.stages.synthesize.kokoro import CAST, KokoroBackend
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EN = get_locale("en-US")
 LINE = "I never thought I would see you again. Why did you come back after all these years?"
 SHORT = "Why did you come back after all these years?"

@@ -217,7 +217,7 @@ def _bench_sync():
     import importlib.util
     from pathlib import Path
 
-    spec = importlib.util.spec_from_file_location("bench_sync", Path(__file__).parents[2] / "bench" / "sync.py")
+    spec = importlib.util.spec_from_file_location("bench_sync", Path(__file__).parents[3] / "bench" / "sync.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -12,7 +12,7 @@ from localize.stages.translate import TranslationRequest, load_glossary, transla
 from localize.stages.translate.glossary import contains_term, find_terms
 from localize.stages.translate.validate import has_han
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 GLOSSARY = load_glossary(ROOT / "glossaries" / "ceo-romance.yaml")
 
 

@@ -9,7 +9,7 @@ import pytest
 from localize.errors import ConfigError
 from localize.stages.translate.glossary import Glossary, contains_term, enforce_terms, find_terms, load_glossary
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SERIES = ROOT / "glossaries" / "ceo-romance.yaml"
 
 

@@ -12,7 +12,7 @@ from localize.stages.translate import TRANSLATORS, TranslationRequest, Translato
 from localize.stages.translate.glossary import contains_term
 from localize.stages.translate.validate import has_han
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 GLOSSARY = load_glossary(ROOT / "glossaries" / "ceo-romance.yaml")
 EN = get_locale("en-US")
 SEEN_FEEDBACK: list[dict[int, str]] = []

@@ -11,7 +11,7 @@ from localize.locales import get_locale
 from localize.stages.translate import TRANSLATORS, TranslationRequest, Translator, translate_lines
 from localize.stages.translate.markets import load_market, parse_rules
 
-MARKETS = Path(__file__).resolve().parents[2] / "glossaries" / "markets"
+MARKETS = Path(__file__).resolve().parents[3] / "glossaries" / "markets"
 SEEN: list[dict[int, str]] = []
 
 
@@ -44,7 +44,7 @@ def _run(lines, tag, script, **kw):
     return translate_lines(TranslationRequest(lines, get_locale(tag), **kw), [Scripted.name])
 
 
-@pytest.mark.parametrize("tag", ["en-US", "es-MX", "pt-BR", "id-ID"])
+@pytest.mark.parametrize("tag", ["en-US", "es-MX", "pt-BR", "id-ID", "th-TH", "ar-SA", "vi-VN"])
 def test_shipped_markets_load_with_every_rule_type(tag):
     rules = load_market(tag, MARKETS)
     assert rules is not None and rules.locale == tag

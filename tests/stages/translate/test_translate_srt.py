@@ -14,7 +14,7 @@ from localize.stages.translate import load_glossary, translate_srt
 from localize.stages.translate.glossary import contains_term
 from localize.stages.translate.validate import has_han
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 GLOSSARY = load_glossary(ROOT / "glossaries" / "ceo-romance.yaml")
 EVENTS = [(0, 1800, "顾总，这份合同\\N您今天必须签。"), (2000, 3100, "林晓，你被开除了。"), (3500, 5250, ""),
           (5400, 7000, "我不需要你的同情。")]

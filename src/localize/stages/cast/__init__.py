@@ -442,7 +442,7 @@ def who_speaks_where(cast: Cast, out_dirs: list[Path]) -> dict[str, list[Role]]:
                 if work and not role.lines:
                     try:
                         labels = json.loads(work[-1].read_text(encoding="utf-8"))["data"]["labels"]
-                        segments = json.loads(work[-1].with_name("transcribe.json").read_text(
+                        segments = json.loads(work[-1].with_name("fuse.json").read_text(
                             encoding="utf-8"))["data"]["segments"]
                     except (OSError, ValueError, KeyError):
                         labels, segments = [], []

@@ -142,7 +142,7 @@ class ExportProfile:
     hls: HlsSpec = field(default_factory=HlsSpec)
     source: str = ""  # where the profile was read from (for messages; not part of its identity)
 
-    def key(self) -> dict[str, Any]:
+    def cache_key(self) -> dict[str, Any]:
         """What changes the output, for cache keys (everything but ``source``)."""
         data = dataclasses.asdict(self)
         data.pop("source", None)

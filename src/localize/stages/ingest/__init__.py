@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,12 +31,6 @@ class IngestResult:
     audio_analysis: str
     audio_mix: str
     mix_channels: int
-
-    @classmethod
-    def from_json(cls, data: dict) -> "IngestResult":
-        fields = dict(data)
-        fields["media"] = MediaInfo(**data["media"])
-        return cls(**fields)
 
 
 def check_readable(path: Path) -> None:
@@ -75,6 +68,3 @@ def ingest(path: Path, digest: str, work: WorkDir) -> IngestResult:
     return IngestResult(source=str(path), digest=digest, media=media, audio_analysis=analysis.name,
                         audio_mix=mix.name, mix_channels=channels)
 
-
-def to_json(result: IngestResult) -> dict:
-    return dataclasses.asdict(result)

@@ -21,6 +21,7 @@ Assumes constant frame rate (the output is written at the source's average rate)
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ import numpy as np
 
 from localize import ffmpeg
 from localize.errors import InputError
+from localize.stages.contract import Stage, StageContext
 from localize.rawvideo import FrameDecoder, FrameFormat, encode_frames, probe_frame_format
 from localize.stages.lipsync.audio import mel_windows, melspectrogram
 from localize.stages.lipsync.blend import align_box, crop_bgr, frame_to_rgb, generator_input, paste
@@ -244,3 +246,28 @@ def _render(video: Path, out_video: Path, fmt: FrameFormat, pix_fmt: str, info: 
         finally:
             decoder.close()
     return changed
+
+
+# --- the stage, declared -----------------------------------------------------------------------
+
+def _run_stage(ctx: StageContext) -> dict:
+    from localize.audio import read_wav, resample, to_mono
+
+    checkpoint = ctx.settings.lipsync_checkpoint
+    picture = Path(ctx.inputs["picture"].video)
+    if checkpoint is None:
+        skipped = run_lipsync(picture, np.zeros(0, dtype=np.float32), [], ctx.work.path("unused"), LipsyncOptions())
+        return {**dataclasses.asdict(skipped), "picture": str(picture)}
+    out_video = ctx.work.path(f"lipsync.{ctx.locale.tag}.mkv")
+    dub, rate = read_wav(ctx.work.path(ctx.inputs["mix"]["dub"]))
+    lines = [(seg.start_ms, seg.end_ms) for seg in ctx.inputs["transcript"].segments]
+    result = run_lipsync(picture, resample(to_mono(dub), rate, 16000), lines, out_video,
+                         LipsyncOptions(checkpoint=Path(checkpoint)))
+    made = result.output is not None and out_video.exists()
+    return {**dataclasses.asdict(result), "picture": str(out_video if made else picture)}
+
+
+STAGE = Stage(name="lipsync", version=VERSION, gives="lipsync", needs=("mix", "picture", "transcript"),
+              settings=("lipsync_checkpoint",), per_market=True, run=_run_stage,
+              files=lambda data: (data["picture"],),
+              summary="re-lip-sync faces to the dub where a Wav2Lip checkpoint is given (else skipped)")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from localize.fsutil import atomic_path
 from localize.locales import Locale
 from localize.model import Segment
+from localize.stages.subtitles.scripts import break_units, display_length, embed_rtl, line_limit, split_overlong
 
 VERSION = "1"
 
@@ -24,6 +26,11 @@ class SubtitleRules:
     max_duration_ms: int = 7000
     min_gap_ms: int = 67  # two frames at 30 fps
 
+    @classmethod
+    def for_locale(cls, locale: Locale) -> SubtitleRules:
+        """The rules with ``locale``'s per-script line limit (35 for Thai, 16 for Chinese...)."""
+        return cls(max_chars_per_line=line_limit(locale))
+
 
 @dataclass
 class Cue:
@@ -36,76 +43,87 @@ class Cue:
         return "\n".join(self.lines)
 
 
-def _is_spaced(locale: Locale) -> bool:
-    return locale.script not in ("cjk", "thai")
+def wrap(text: str, max_chars: int, spaced: bool = True, locale: Locale | None = None) -> list[str]:
+    """Greedy wrap to ``max_chars``, then balance the last two lines (bottom-heavy pyramid).
 
-
-def wrap(text: str, max_chars: int, spaced: bool = True) -> list[str]:
-    """Greedy word wrap to ``max_chars``, then balance the last two lines (bottom-heavy pyramid)."""
-    text = re.sub(r"\s+", " ", text).strip()
-    if len(text) <= max_chars:
+    With ``locale`` the line breaks where that script allows (Thai between words, see
+    :mod:`localize.stages.subtitles.scripts`) and length is counted as the script shows it; without
+    one, ``spaced`` text breaks at spaces and unspaced text between characters.
+    """
+    # NFC: Vietnamese stacked diacritics as the font's precomposed glyphs (ệ, not e + two marks).
+    text = unicodedata.normalize("NFC", re.sub(r"\s+", " ", text).strip())
+    if locale is not None:
+        units, measure = break_units(text, locale), display_length
+    else:
+        units, measure = (re.findall(r"\S+\s*", text) if spaced else list(text)), len
+    if measure(text) <= max_chars:
         return [text] if text else []
-    tokens = text.split(" ") if spaced else list(text)
-    joiner = " " if spaced else ""
-    lines: list[str] = []
-    current = ""
-    for token in tokens:
-        while len(token) > max_chars:  # a single overlong word is cut
+    lines: list[list[str]] = []  # each line as its break units
+    current: list[str] = []
+    for unit in units:
+        if measure(unit.strip()) > max_chars:  # a single overlong word is cut
             if current:
                 lines.append(current)
-                current = ""
-            lines.append(token[:max_chars])
-            token = token[max_chars:]
-        candidate = f"{current}{joiner}{token}" if current else token
-        if len(candidate) <= max_chars:
-            current = candidate
+            word = unit.strip()
+            parts = split_overlong(word, max_chars) if locale is not None else \
+                [word[i:i + max_chars] for i in range(0, len(word), max_chars)]
+            lines.extend([part] for part in parts[:-1])
+            current = [parts[-1] + unit[len(unit.rstrip()):]]
+        elif not current or measure("".join(current + [unit]).strip()) <= max_chars:
+            current.append(unit)
         else:
             lines.append(current)
-            current = token
+            current = [unit]
     if current:
         lines.append(current)
     if len(lines) >= 2:
-        lines[-2:] = _balance(lines[-2], lines[-1], joiner, max_chars)
-    return lines
+        lines[-2:] = _balance(lines[-2], lines[-1], max_chars, measure)
+    return ["".join(line).strip() for line in lines]
 
 
-def _balance(first: str, second: str, joiner: str, max_chars: int) -> list[str]:
-    tokens = (first + joiner + second).split(joiner) if joiner else list(first + second)
-    best = [first, second]
-    best_score = abs(len(first) - len(second))
-    for cut in range(1, len(tokens)):
-        a, b = joiner.join(tokens[:cut]), joiner.join(tokens[cut:])
-        if len(a) <= max_chars and len(b) <= max_chars and len(a) <= len(b):
-            score = len(b) - len(a)
-            if score < best_score:
-                best, best_score = [a, b], score
+def _balance(first: list[str], second: list[str], max_chars: int, measure) -> list[list[str]]:
+    units = first + second
+
+    def width(part: list[str]) -> int:
+        return measure("".join(part).strip())
+
+    best, best_score = [first, second], abs(width(first) - width(second))
+    for cut in range(1, len(units)):
+        a, b = units[:cut], units[cut:]
+        if width(a) <= max_chars and width(b) <= max_chars and width(a) <= width(b):
+            if width(b) - width(a) < best_score:
+                best, best_score = [a, b], width(b) - width(a)
     return best
 
 
 def segment_cues(segment: Segment, locale: Locale, rules: SubtitleRules) -> list[Cue]:
     """One or more cues for a segment, split so each holds at most ``max_lines`` lines."""
-    lines = wrap(segment.text, rules.max_chars_per_line, _is_spaced(locale))
+    lines = wrap(segment.text, rules.max_chars_per_line, locale=locale)
     if not lines:
         return []
     groups = [lines[i:i + rules.max_lines] for i in range(0, len(lines), rules.max_lines)]
-    total_chars = sum(len(line) for line in lines)
+    total_chars = sum(display_length(line) for line in lines)
     cues = []
     start = segment.start_ms
     span = max(segment.duration_ms, rules.min_duration_ms)
     for group in groups:
-        share = sum(len(line) for line in group) / total_chars
+        share = sum(display_length(line) for line in group) / total_chars
         end = start + int(round(span * share))
         cues.append(Cue(start, end, group))
         start = end
     return cues
 
 
-def build_cues(segments: list[Segment], locale: Locale, rules: SubtitleRules = SubtitleRules()) -> list[Cue]:
-    """Cues for all segments, with minimum/maximum durations and minimum gaps enforced."""
+def build_cues(segments: list[Segment], locale: Locale, rules: SubtitleRules | None = None) -> list[Cue]:
+    """Cues for all segments, with minimum/maximum durations and minimum gaps enforced.
+
+    Without ``rules``, :meth:`SubtitleRules.for_locale` gives the script's line limit.
+    """
+    rules = rules or SubtitleRules.for_locale(locale)
     cues = [cue for segment in segments for cue in segment_cues(segment, locale, rules)]
     for i, cue in enumerate(cues):
         # Extend short cues (reading speed, minimum duration) into the following gap when there is room.
-        chars = len(cue.text.replace("\n", ""))
+        chars = display_length(cue.text.replace("\n", ""))
         wanted = max(rules.min_duration_ms, int(1000 * chars / rules.max_cps))
         limit = cues[i + 1].start_ms - rules.min_gap_ms if i + 1 < len(cues) else cue.start_ms + wanted
         cue.end_ms = max(cue.end_ms, min(cue.start_ms + wanted, limit))
@@ -216,8 +234,8 @@ def to_ssa(cues: list[Cue], locale: Locale, width: int, height: int, style: Subt
     subs.styles["Default"] = main
     for cue in cues:
         text = cue.text.replace("\n", "\\N")
-        if locale.rtl:
-            text = "\u202b" + text.replace("\\N", "\u202c\\N\u202b") + "\u202c"  # keep RTL runs intact in libass
+        if locale.rtl:  # libass sets every line's base direction left to right: embed each line RTL
+            text = "\\N".join(embed_rtl(line) for line in cue.lines)
         if placement is not None and placement.mode == "band":
             x, y = band_anchor(placement, len(cue.lines), font_size, width, height)
             text = "{\\pos(%d,%d)}" % (x, y) + text

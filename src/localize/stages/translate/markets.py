@@ -25,6 +25,12 @@ from localize.errors import ConfigError
 from localize.yamlfile import read_yaml
 
 CURRENCY_POLICIES = ("keep", "convert", "localize")
+# pinyin: names as pinyin; localized: the ``names`` map; transcribed: in the market's own script or
+# reading (Thai or Arabic letters, Sino-Vietnamese), surnames from the ``surnames`` map.
+NAME_POLICIES = ("pinyin", "localized", "transcribed")
+# Languages written without spaces between words: rule words are matched against a word segmenter's
+# tokens there, so a short word is not found inside a longer one.
+UNSPACED_LANGUAGES = ("th",)
 # Common surnames, so "X总" turns into a title only after a real surname (not 总是 "always").
 SURNAMES = set("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘于蒋蔡余杜叶程苏魏吕丁任"
                "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤楚傅霍")
@@ -60,6 +66,7 @@ class MarketRules:
     units: str = "metric"
     name_policy: str = "pinyin"
     names: dict[str, str] = field(default_factory=dict)
+    surnames: dict[str, str] = field(default_factory=dict)
     formality_note: str = ""
     formal_triggers: list[str] = field(default_factory=list)
     informal_words: list[str] = field(default_factory=list)
@@ -82,10 +89,11 @@ class MarketRules:
             suffix = pattern[1:] if pattern.startswith("X") else pattern
             for line in lines:
                 for match in re.finditer(f"([{''.join(sorted(SURNAMES))}]){re.escape(suffix)}", line):
-                    out.setdefault(match.group(0), target.replace("{X}", surname_pinyin(match.group(1))))
+                    surname = self.surnames.get(match.group(1)) or surname_pinyin(match.group(1))
+                    out.setdefault(match.group(0), target.replace("{X}", surname))
         out.update(self.kinship)
         out.update(self.honorifics)
-        if self.name_policy == "localized":
+        if self.name_policy in ("localized", "transcribed"):
             out.update(self.names)
         return out
 
@@ -140,18 +148,23 @@ class MarketRules:
         for source_term, idiom in self.idioms.items():
             if source_term in source:
                 for literal in idiom.literal:
-                    if _has_words(lowered, literal.lower()):
+                    if self._has_words(lowered, literal.lower()):
                         problems.append(f"idiom: {source_term} rendered literally ({literal!r}); it means "
                                         f"{idiom.meaning!r}")
         if self.informal_words and any(t in source for t in self.formal_triggers):
-            used = [w for w in self.informal_words if _has_words(lowered, w.lower())]
+            used = [w for w in self.informal_words if self._has_words(lowered, w.lower())]
             if used:
                 problems.append(f"formality: the source is formal (您/title), use {'/'.join(self.formal_words[:2])} "
                                 f"not {', '.join(used)}")
         for word in self.banned:
-            if _has_words(lowered, word.lower()):
+            if self._has_words(lowered, word.lower()):
                 problems.append(f"content: {word!r} is not allowed in this market")
         return problems
+
+    def _has_words(self, text: str, words: str) -> bool:
+        if self.locale.split("-")[0].lower() in UNSPACED_LANGUAGES:
+            return _has_segmented_words(text, words, self.locale.split("-")[0].lower())
+        return _has_words(text, words)
 
     def brief(self) -> str:
         """The rules as plain sentences, for a backend that follows instructions."""
@@ -159,9 +172,11 @@ class MarketRules:
         money = {"keep": f"keep amounts in {cur.unit}",
                  "convert": f"convert yuan to {cur.code} at {cur.rate} and say the converted figure",
                  "localize": f"convert yuan to {cur.code} at {cur.rate}, rounded as people say it"}[cur.policy]
-        parts = [f"Money: {money}.", f"Units: {self.units}.",
-                 "Names: " + ("pinyin, as given in the glossary." if self.name_policy == "pinyin"
-                              else "use the localized names in the glossary.")]
+        names = {"pinyin": "pinyin, as given in the glossary.",
+                 "localized": "use the localized names in the glossary.",
+                 "transcribed": "write Chinese names in this market's own script or reading, as the glossary "
+                                "gives them."}[self.name_policy]
+        parts = [f"Money: {money}.", f"Units: {self.units}.", f"Names: {names}"]
         if self.formality_note:
             parts.append(f"Register: {self.formality_note}")
         if self.idioms:
@@ -221,6 +236,25 @@ def _has_words(text: str, words: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(words)}(?!\w)", text) is not None
 
 
+def _has_segmented_words(text: str, words: str, language: str) -> bool:
+    """Whether ``words`` occurs in ``text`` as whole words of a language written without spaces.
+
+    Both are cut by pythainlp's dictionary segmenter (newmm) and compared token by token, so the
+    rude "แก" is not found inside "แก้" (fix) or "แก่" (old).
+    """
+    tokens, needle = _segment(text, language), _segment(words, language)
+    if not needle:
+        return False
+    return any(tokens[i:i + len(needle)] == needle for i in range(len(tokens) - len(needle) + 1))
+
+
+@functools.lru_cache(maxsize=4096)
+def _segment(text: str, language: str) -> tuple[str, ...]:
+    from pythainlp.tokenize import word_tokenize  # only Thai is unspaced so far
+
+    return tuple(tok for tok in word_tokenize(text, engine="newmm", keep_whitespace=False) if tok.strip())
+
+
 def markets_dir() -> Path:
     """The folder of market rule files: ``$LOCALIZE_MARKETS_DIR``, else the shipped ones.
 
@@ -228,7 +262,7 @@ def markets_dir() -> Path:
     the repository's ``glossaries/markets`` is a link to that folder.
     """
     env = os.environ.get("LOCALIZE_MARKETS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "data" / "markets"
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "data" / "markets"
 
 
 def _str_map(value: object, where: str, path: Path, allow_empty: bool = False) -> dict[str, str]:
@@ -255,8 +289,8 @@ def _str_list(value: object, where: str, path: Path) -> list[str]:
 
 def parse_rules(data: dict, path: Path) -> MarketRules:
     """Build :class:`MarketRules` from a parsed YAML mapping; malformed input raises :class:`ConfigError`."""
-    known = {"locale", "currency", "units", "names", "formality", "honorific_patterns", "honorifics", "kinship",
-             "idioms", "content"}
+    known = {"locale", "currency", "units", "names", "surnames", "formality", "honorific_patterns", "honorifics",
+             "kinship", "idioms", "content"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{path}: unknown key(s): {', '.join(sorted(map(str, unknown)))}")
@@ -287,11 +321,12 @@ def parse_rules(data: dict, path: Path) -> MarketRules:
     if data.get("units", "metric") not in ("metric", "imperial"):
         raise ConfigError(f"{path}: units must be metric or imperial")
     policy = names.get("policy", "pinyin")
-    if policy not in ("pinyin", "localized"):
-        raise ConfigError(f"{path}: names.policy must be pinyin or localized")
+    if policy not in NAME_POLICIES:
+        raise ConfigError(f"{path}: names.policy must be one of {', '.join(NAME_POLICIES)}")
     return MarketRules(
         locale=str(data.get("locale") or path.stem), currency=currency, units=data.get("units", "metric"),
         name_policy=policy, names=_str_map(names.get("names"), "names.names", path),
+        surnames=_str_map(data.get("surnames"), "surnames", path),
         formality_note=str(formality.get("note", "")),
         formal_triggers=_str_list(formality.get("formal_triggers"), "formality.formal_triggers", path),
         informal_words=_str_list(formality.get("informal_words"), "formality.informal_words", path),

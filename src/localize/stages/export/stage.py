@@ -1,0 +1,65 @@
+"""The export stage, declared: the mix, the picture and the cues in, the market's delivered files out.
+
+What the export writes to is the caller's (:class:`MarketDelivery`, given as ``runtime["delivery"]``):
+the files go under a hidden staging folder and appear together when the market is done, and the
+picture's x264 encode may already be running in the background. Neither changes what is made,
+so neither is part of the key; the final output paths are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from localize.stages.contract import Stage, StageContext
+from localize.stages.export import VERSION, ExportJob, PictureTask, delivered_files, export, start_picture
+from localize.stages.subtitles.stage import cues_of
+
+
+@dataclass
+class MarketDelivery:
+    """Where one market's export goes: its job (staged output paths), the staging folder, and the
+    picture's early encode once started."""
+
+    job: ExportJob
+    staging: Any  # localize.fsutil.StagedOutputs
+    final_outputs: dict[str, Path]
+    picture_task: PictureTask | None = None
+
+    def with_subtitles(self, subtitles: dict, work_root: Path) -> None:
+        """The cues are known: the job gets them (and the ASS file burned subtitles are drawn from)."""
+        self.job = dataclasses.replace(self.job, subtitles_ass=work_root / subtitles["ass"], cues=cues_of(subtitles))
+
+    def start_picture(self) -> None:
+        """Start x264 on the picture now, so it runs while the voices are made and mixed."""
+        self.picture_task = start_picture(self.job)
+
+    def close(self) -> None:
+        if self.picture_task is not None:
+            self.picture_task.close()  # keeps a finished picture for later runs, stops an unfinished one
+
+
+def _external(ctx: StageContext) -> list[str]:
+    # A deleted or moved output forces a new render.
+    return sorted(str(path) for path in ctx.runtime["delivery"].final_outputs.values())
+
+
+def _run(ctx: StageContext) -> dict:
+    delivery: MarketDelivery = ctx.runtime["delivery"]
+    source_picture = Path(ctx.inputs["picture"].video)
+    picture = Path(ctx.inputs["lipsync"]["picture"])
+    job = dataclasses.replace(delivery.job, picture=picture, audio=ctx.work.path(ctx.inputs["mix"]["mix"]),
+                              picture_task=delivery.picture_task if picture == source_picture else None)
+    made = export(job)
+    final_job = dataclasses.replace(job, video_out=delivery.final_outputs["video"],
+                                    srt_out=delivery.final_outputs["srt"], outputs=delivery.final_outputs)
+    return {"outputs": {role: str(delivery.staging.final(Path(path))) for role, path in made.items()},
+            "delivered": [str(path) for path in delivered_files(final_job)]}
+
+
+STAGE = Stage(name="export", version=VERSION, gives="delivery", needs=("mix", "lipsync", "subtitles", "picture"),
+              settings=("encoding", "profile", "mix.true_peak_db"), per_market=True, run=_run, external=_external,
+              files=lambda data: data["delivered"],
+              summary="encode the market's video, subtitles and profile extras (cover, manifest, HLS)")

@@ -1,0 +1,48 @@
+"""The pipeline's caching on a real run: what a changed line or a changed setting makes run again."""
+
+from __future__ import annotations
+
+import json
+
+import pysubs2
+
+
+def stage_runs(report: dict) -> dict[str, dict]:
+    return {stage["stage"]: stage for stage in report["stages"]}
+
+
+def test_an_edited_line_revoices_that_line_alone_and_a_setting_reruns_its_dependents(warm_work, short_episode,
+                                                                                     tmp_path, monkeypatch, localize_cli, series_glossary):
+    from localize.graph import MARKET
+
+    work, out = tmp_path / "work", tmp_path / "out"
+    warm_work.seed(work, short_episode.video.stem)
+    args = (short_episode.video, "--to", "en-US", "--out", out, "--work-dir", work, "--glossary", series_glossary)
+    localize_cli(*args)
+    report_path = out / f"{short_episode.video.stem}.en-US.json"
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+
+    # A person rewrites one line in the report; the next run takes it as a human edit.
+    edited = report["segments"][1]
+    edited["text"] = "Are you quite certain of it?"
+    report_path.write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
+    localize_cli(*args)
+    again = json.loads(report_path.read_text(encoding="utf-8"))
+    runs = stage_runs(again)
+    analysis = ("ingest", "separate", "transcribe", "hardsubs", "unsubtitle", "fuse", "diarize")
+    assert all(runs[name]["cached"] for name in analysis), runs
+    assert not runs["translate.en-US"]["cached"] and runs["cast.en-US"]["cached"]
+    assert runs["synthesize.en-US"]["units_made"] == 1
+    assert runs["synthesize.en-US"]["units_cached"] == len(again["segments"]) - 1
+    assert [s["text"] for s in again["segments"]] == [s["text"] for s in report["segments"]]
+    assert again["segments"][1]["translation_backend"] == "memory:human"
+    srt = pysubs2.load(str(out / f"{short_episode.video.stem}.en-US.srt"))
+    assert "certain of it" in " ".join(event.plaintext.replace("\n", " ") for event in srt)
+
+    # A declared setting of the mix: the mix and what depends on it run, nothing else.
+    monkeypatch.setenv("LOCALIZE_TARGET_LUFS", "-16")
+    localize_cli(*args)
+    louder = json.loads(report_path.read_text(encoding="utf-8"))
+    ran = {name.split(".")[0] for name, stage in stage_runs(louder).items() if not stage["cached"]}
+    assert ran == {"mix"} | MARKET.dependents("mix") == {"mix", "lipsync", "export"}
+    assert abs(louder["loudness"]["lufs"] + 16) <= 1
