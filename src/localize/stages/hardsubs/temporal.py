@@ -32,7 +32,7 @@ from localize.errors import InputError
 from localize.rawvideo import FrameFormat
 from localize.stages.hardsubs.detect import SubtitleBand, even, stream_raw
 from localize.stages.hardsubs.ocr import OcrEvent, signature
-from localize.stages.hardsubs.remove import EventMask, Inpainter, _chroma_mask, padded_box, smooth_fill, text_mask
+from localize.stages.hardsubs.fill import EventMask, Inpainter, chroma_mask, padded_box, smooth_fill, text_mask
 
 # Jump of the margin picture (mean absolute difference, grey levels, at 1/8 size) that makes a cut,
 # when it is also several times the shot's usual frame-to-frame change.
@@ -235,7 +235,7 @@ class TemporalFiller:
         top = self.t.rows[0]
         sx, sy = self.shift
         todo = plan.mask > 0
-        ctodo = _chroma_mask(plan.mask, self.shift) > 0
+        ctodo = chroma_mask(plan.mask, self.shift) > 0
         total = int(todo.sum())
         shot = int(self.t.shot_of[index])
         to_frame = np.linalg.inv(self.t.transform[index])
