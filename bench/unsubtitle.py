@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hardsubs import band_region, burned_times, check_frames, true_frames  # noqa: E402
+from hardsubs import band_region, burned_times, check_frames, match_events, true_frames  # noqa: E402
 
 
 def photo_episode(out: Path, seed: int, script: Path | None):
@@ -112,7 +112,8 @@ def main() -> None:
 
     from localize import ffmpeg
     from localize.metrics import has_han
-    from localize.stages.hardsubs import HardsubOptions, analyse_hardsubs
+    from localize.stages.hardsubs import VERSION as HARDSUBS_VERSION
+    from localize.stages.hardsubs import HardsubAnalysis, HardsubOptions, analyse_hardsubs
     from localize.stages.hardsubs.ocr import ocr_frames
     from localize.stages.hardsubs.remove import remove_subtitles
 
@@ -130,13 +131,21 @@ def main() -> None:
             line_of[first:end] = line["id"]
         cuts = {int(np.ceil(s["start_ms"] * fps / 1000 - 1e-9)) for s in truth["shots"][1:]}
         options = HardsubOptions()
-        analysis = analyse_hardsubs(sample.video, sample.duration_ms, options)
+        # The analysis is kept beside the episode, named by the stage's version (it does not depend on the mode).
+        saved = sample.video.parent / f"analysis.v{HARDSUBS_VERSION}.json"
+        if saved.is_file():
+            analysis = HardsubAnalysis.from_dict(json.loads(saved.read_text(encoding="utf-8")))
+        else:
+            analysis = analyse_hardsubs(sample.video, sample.duration_ms, options)
+            saved.write_text(json.dumps(analysis.to_dict(), ensure_ascii=False), encoding="utf-8")
+        timing = match_events(analysis.events, lines, fps)
         if analysis.band is None:
             sys.exit(f"seed {seed}: no subtitle band found")
         region = band_region(analysis.band, truth["width"], truth["height"])
         print(f"\nseed {seed}: {sample.duration_ms / 1000:.1f} s, {len(truth['shots'])} shots, style "
               f"{truth['subtitle_style']}, band rows {analysis.band.top}-{analysis.band.bottom}, "
-              f"{len(analysis.events)} events for {len(lines)} lines")
+              f"{len(analysis.events)} events for {len(lines)} lines; boundaries exact on {timing['exact_boundaries']}, "
+              f"off by at most {timing['start_frames_max_abs']} (start) / {timing['end_frames_max_abs']} (end) frames")
         frames = check_frames(lines, fps)
         for mode in args.modes.split(","):
             out = args.out / f"seed{seed}" / f"removed.{mode}.mkv"
@@ -144,7 +153,8 @@ def main() -> None:
             result = remove_subtitles(sample.video, analysis.band, analysis.events, out, mode=mode,
                                       guard_frames=options.guard_frames)
             seconds = time.monotonic() - started
-            row = {"seed": seed, "mode": mode, "seconds": round(seconds, 1),
+            row = {"seed": seed, "mode": mode, "seconds": round(seconds, 1), "style": truth["subtitle_style"],
+                   "events_exact": timing["exact_boundaries"], "lines": len(lines),
                    "seconds_per_video_second": round(seconds / (sample.duration_ms / 1000), 3), **result.stats,
                    **compare(sample.video, sample.clean, out, region, line_of, cuts)}
             readings = ocr_frames(out, frames, region=region, threads=options.threads)

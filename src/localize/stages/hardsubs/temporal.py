@@ -11,11 +11,12 @@ background out from under the text. So, for each pixel of a subtitle's mask:
    frame from the start of its shot; the glyph masks (:func:`.remove.event_masks`' stroke counts,
    dilated only enough to take in the outline, shadow and anti-aliasing); and a copy of the
    subtitle rows every ``donor_every`` frames near the subtitles, the *donors*.
-2. *fill*: the donors of the same shot, nearest in time first, are warped onto the frame by the
-   camera transforms; each masked pixel takes the first donor on which it is uncovered (the donor's
-   own text, generously dilated, and the picture's edges excluded). The same donors serve
-   neighbouring frames, so the fill moves with the camera instead of shimmering. Only the pixels no
-   donor uncovers (text that never moves and never leaves during the shot) are inpainted in space.
+2. *fill*: once per shot, every donor of the shot is warped into the coordinates of the shot's
+   first frame and its uncovered pixels (its own text, generously dilated, and the picture's
+   edges excluded) are averaged into a background *plate*; pixels no donor uncovers (text that
+   never moves and never leaves during the shot) are inpainted in space, once, on the plate.
+   Each frame's masked pixels then come from the plate warped by that frame's camera transform,
+   so the fill moves with the camera and is otherwise the same on every frame: nothing to flicker.
 
 Only the subtitle rows of frames with text are touched; every other byte passes through.
 """
@@ -47,7 +48,6 @@ class Donor:
     frame: int
     planes: tuple[np.ndarray, np.ndarray, np.ndarray]  # Y, U, V of rows [rows[0], rows[1])
     covered: np.ndarray | None = None  # uint8 255 where this frame's own text is (luma grid)
-    state: frozenset = frozenset()  # the events whose text it shows
 
 
 @dataclass
@@ -186,16 +186,49 @@ def track(video: Path, band: SubtitleBand, events: list[OcrEvent], fmt: FrameFor
     return Track((box_top, box_bottom), shot_of, transform, plans, donors, cuts)
 
 
-class TemporalFiller:
-    """Fills one frame's subtitle from the donors of its shot (see the module docstring)."""
+def _translate(x: float, y: float) -> np.ndarray:
+    return np.array([[1.0, 0, x], [0, 1.0, y], [0, 0, 1]])
 
-    def __init__(self, tracked: Track, band: SubtitleBand, shift: tuple[int, int], *, max_donors: int = 8,
+
+def _warp(plane: np.ndarray, matrix: np.ndarray, size: tuple[int, int], border: int,
+          border_mode: int | None = None) -> np.ndarray:
+    """``plane`` resampled at ``matrix`` (destination pixel -> source pixel), bilinear."""
+    import cv2
+
+    return cv2.warpAffine(plane, matrix[:2], size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT if border_mode is None else border_mode,
+                          borderValue=border)
+
+
+@dataclass
+class ShotPlate:
+    """The background under the subtitles for one shot, in the coordinates of the shot's first frame.
+
+    ``origin``: where the plate's pixel (0, 0) lies in those coordinates (even, for the chroma grid).
+    ``known``: 255 where some donor showed the pixel uncovered (the rest was inpainted once, here).
+    """
+
+    origin: tuple[int, int]
+    planes: tuple[np.ndarray, np.ndarray, np.ndarray]
+    known: np.ndarray
+
+
+class TemporalFiller:
+    """Fills one frame's subtitle from its shot's background plate (see the module docstring).
+
+    The plate is made once per shot, when the shot's first frame with text comes: every donor of the
+    shot is warped into the shot's first-frame coordinates and its uncovered pixels averaged; pixels
+    no donor uncovers are inpainted on the plate itself. Each frame then takes its masked pixels
+    from the plate warped by its own camera transform, so within a shot the fill only moves with the
+    camera: the same background on every frame, no per-frame choice of donors to flicker between.
+    """
+
+    def __init__(self, tracked: Track, band: SubtitleBand, shift: tuple[int, int], *,
                  inpaint_radius: int = 5, inpaint_scale: float = 0.5) -> None:
         import cv2
 
         self.t = tracked
         self.shift = shift
-        self.max_donors = max_donors
         self.line_height = band.line_height
         self.inpaint_radius = inpaint_radius
         self.scale = inpaint_scale if band.line_height * inpaint_scale >= 20 else 1.0
@@ -205,24 +238,76 @@ class TemporalFiller:
         width = band.frame_width
         for donor in tracked.donors:
             covered = np.zeros((bottom - top, width), np.uint8)
-            state = []
-            for k, plan in enumerate(tracked.plans):
+            for plan in tracked.plans:
                 if plan.mask is not None and plan.first - 2 <= donor.frame < plan.last + 2:
                     x1, y1, x2, y2 = plan.box
                     covered[y1 - top:y2 - top, x1:x2] |= plan.mask
-                    state.append(k)
-            donor.state = frozenset(state)
             donor.covered = cv2.dilate(covered, grow) if covered.any() else covered
         self.by_shot: dict[int, list[Donor]] = {}
         for donor in tracked.donors:
             self.by_shot.setdefault(int(tracked.shot_of[donor.frame]), []).append(donor)
+        self.plates: dict[int, ShotPlate | None] = {}
 
-    def _warp(self, plane: np.ndarray, matrix: np.ndarray, size: tuple[int, int], interpolation: int,
-              border: int) -> np.ndarray:
+    def _extent(self, shot: int) -> tuple[int, int, int, int]:
+        """The shot's subtitle boxes, mapped into its first-frame coordinates: (x1, y1, x2, y2), even."""
+        points = []
+        for plan in self.t.plans:
+            frames = [f for f in range(plan.first, plan.last) if int(self.t.shot_of[f]) == shot]
+            if not frames:
+                continue
+            x1, y1, x2, y2 = plan.box
+            corners = np.array([[x1, x2, x1, x2], [y1, y1, y2, y2], [1.0, 1, 1, 1]])
+            for f in frames[::5] + frames[-1:]:
+                points.append((np.linalg.inv(self.t.transform[f]) @ corners)[:2])
+        xy = np.concatenate(points, axis=1)
+        x1, y1 = (int(np.floor(v)) - 4 for v in xy.min(axis=1))
+        x2, y2 = (int(np.ceil(v)) + 4 for v in xy.max(axis=1))
+        return x1 - (x1 % 2), y1 - (y1 % 2), x2 + (x2 % 2), y2 + (y2 % 2)
+
+    def _plate(self, shot: int) -> ShotPlate | None:
+        """The shot's plate (made on first use; the previous shots' plates and donors are let go)."""
         import cv2
 
-        return cv2.warpAffine(plane, matrix[:2], size, flags=interpolation | cv2.WARP_INVERSE_MAP,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+        if shot in self.plates:
+            return self.plates[shot]
+        for old in [k for k in self.plates if k < shot]:
+            self.plates[old] = None
+            self.by_shot.pop(old, None)
+        donors = self.by_shot.get(shot, [])
+        if not donors:
+            self.plates[shot] = None
+            return None
+        sx, sy = self.shift
+        x1, y1, x2, y2 = self._extent(shot)
+        size = (x2 - x1, y2 - y1)
+        csize = (size[0] >> sx, size[1] >> sy)
+        sums = [np.zeros(size[::-1], np.float32)] + [np.zeros(csize[::-1], np.float32) for _ in range(2)]
+        counts = [np.zeros(size[::-1], np.float32), np.zeros(csize[::-1], np.float32)]
+        to_rows = _translate(0, -self.t.rows[0])
+        for donor in donors:
+            # plate pixel -> first-frame pixel -> donor frame pixel -> donor rows pixel
+            m = to_rows @ self.t.transform[donor.frame] @ _translate(x1, y1)
+            free = (_warp(donor.covered, m, size, 255) == 0).astype(np.float32)
+            sums[0] += _warp(donor.planes[0], m, size, 0) * free
+            counts[0] += free
+            cfree = (_warp(donor.covered, _scaled_to(m, sx, sy), csize, 255) == 0).astype(np.float32)
+            cm = _scaled_chroma(m, sx, sy)
+            for k in (1, 2):
+                sums[k] += _warp(donor.planes[k], cm, csize, 128) * cfree
+            counts[1] += cfree
+        planes = [np.clip(np.rint(sums[0] / np.maximum(counts[0], 1)), 0, 255).astype(np.uint8)]
+        planes += [np.clip(np.rint(sums[k] / np.maximum(counts[1], 1)), 0, 255).astype(np.uint8) for k in (1, 2)]
+        holes = counts[0] == 0
+        if holes.any():
+            planes[0] = cv2.inpaint(planes[0], holes.astype(np.uint8) * 255, self.inpaint_radius, cv2.INPAINT_TELEA)
+        choles = counts[1] == 0
+        if choles.any():
+            sigma = max(2.0, 0.1 * self.line_height / (1 << max(self.shift)))
+            for k in (1, 2):
+                planes[k][choles] = smooth_fill(planes[k], choles, sigma)
+        plate = ShotPlate((x1, y1), (planes[0], planes[1], planes[2]), (~holes).astype(np.uint8) * 255)
+        self.plates[shot] = plate
+        return plate
 
     def __call__(self, planes, plan: EventMask, index: int) -> dict:
         """Fill ``plan``'s mask on frame ``index`` in place; returns how many pixels came from where."""
@@ -230,63 +315,29 @@ class TemporalFiller:
 
         if plan.mask is None or not plan.mask.any():
             return {"donor": 0, "inpaint": 0}
+        todo = plan.mask > 0
+        total = int(todo.sum())
+        plate = self._plate(int(self.t.shot_of[index]))
+        if plate is None:  # no donor in the shot at all: space only
+            Inpainter(plan, self.shift, self.inpaint_radius, self.scale, self.line_height)(planes)
+            return {"donor": 0, "inpaint": total}
         y, u, v = planes
         x1, y1, x2, y2 = plan.box
-        top = self.t.rows[0]
         sx, sy = self.shift
-        todo = plan.mask > 0
-        ctodo = chroma_mask(plan.mask, self.shift) > 0
-        total = int(todo.sum())
-        shot = int(self.t.shot_of[index])
-        to_frame = np.linalg.inv(self.t.transform[index])
-        # Target box pixel (col, row) -> frame pixel -> donor frame pixel -> donor rows pixel.
-        box_origin = np.array([[1.0, 0, x1], [0, 1.0, y1], [0, 0, 1]])
-        rows_origin = np.array([[1.0, 0, 0], [0, 1.0, -top], [0, 0, 1]])
-        corners = np.array([[x1, x2, x1, x2], [y1, y1, y2, y2], [1.0, 1, 1, 1]])
+        # box pixel -> frame pixel -> first-frame pixel -> plate pixel
+        m = _translate(-plate.origin[0], -plate.origin[1]) @ np.linalg.inv(self.t.transform[index]) @ _translate(x1, y1)
+        size = (x2 - x1, y2 - y1)
+        replicate = cv2.BORDER_REPLICATE
         region = y[y1:y2, x1:x2]
-        cregion = [p[y1 >> sy:y2 >> sy, x1 >> sx:x2 >> sx] for p in (u, v)]
-        own = frozenset(k for k, p in enumerate(self.t.plans) if p.first <= index < p.last)
-        per_state: dict[frozenset, int] = {}
-        tried = 0
-        # Nearest first, but a donor showing the same text as this frame only helps where the camera
-        # has moved the background out from under it; and two donors of one text state are plenty.
-        for donor in sorted(self.by_shot.get(shot, []), key=lambda d: abs(d.frame - index)):
-            if tried >= self.max_donors or (not todo.any() and not ctodo.any()):
-                break
-            if donor.frame == index or per_state.get(donor.state, 0) >= 2:
-                continue
-            matrix = self.t.transform[donor.frame] @ to_frame
-            if donor.state & own and np.abs((matrix @ corners) - corners)[:2].max() < 4:
-                continue
-            per_state[donor.state] = per_state.get(donor.state, 0) + 1
-            tried += 1
-            m = rows_origin @ matrix @ box_origin
-            free = self._warp(donor.covered, m, (x2 - x1, y2 - y1), cv2.INTER_LINEAR, 255) == 0
-            take = todo & free
-            if take.any():
-                region[take] = self._warp(donor.planes[0], m, (x2 - x1, y2 - y1), cv2.INTER_LINEAR, 0)[take]
-                todo &= ~take
-            if ctodo.any():
-                cm = _scaled_chroma(m, sx, sy)
-                csize = (cregion[0].shape[1], cregion[0].shape[0])
-                cfree = self._warp(donor.covered, _scaled_to(m, sx, sy), csize, cv2.INTER_LINEAR, 255) == 0
-                ctake = ctodo & cfree
-                if ctake.any():
-                    for dst, src in zip(cregion, donor.planes[1:]):
-                        dst[ctake] = self._warp(src, cm, csize, cv2.INTER_LINEAR, 128)[ctake]
-                    ctodo &= ~ctake
-        left = int(todo.sum())
-        if left or ctodo.any():
-            rest = EventMask(plan.first, plan.last, plan.box, todo.astype(np.uint8) * 255)
-            painter = Inpainter(rest, self.shift, self.inpaint_radius, self.scale, self.line_height)
-            painter.csupport = ctodo
-            if left:
-                painter((y, u, v))
-            else:
-                sigma = max(2.0, 0.1 * self.line_height / (1 << max(self.shift)))
-                for dst in cregion:
-                    dst[ctodo] = smooth_fill(dst, ctodo, sigma)
-        return {"donor": total - left, "inpaint": left}
+        region[todo] = _warp(plate.planes[0], m, size, 0, replicate)[todo]
+        ctodo = chroma_mask(plan.mask, self.shift) > 0
+        cm = _scaled_chroma(m, sx, sy)
+        csize = (size[0] >> sx, size[1] >> sy)
+        for plane, source in zip((u, v), plate.planes[1:]):
+            cregion = plane[y1 >> sy:(y1 >> sy) + csize[1], x1 >> sx:(x1 >> sx) + csize[0]]
+            cregion[ctodo] = _warp(source, cm, csize, 128, replicate)[ctodo]
+        known = int((todo & (_warp(plate.known, m, size, 0) > 127)).sum())
+        return {"donor": known, "inpaint": total - known}
 
 
 def _scaled_chroma(m: np.ndarray, sx: int, sy: int) -> np.ndarray:
