@@ -135,7 +135,7 @@ def remove_subtitles(video: Path, band: SubtitleBand, events: list[OcrEvent], ou
         tracked = track(Path(video), band, events, fmt, pix_fmt, n_hint, guard_frames=guard_frames,
                         mask_frames=mask_frames, fps=info.fps)
         plans = tracked.plans
-        filler = TemporalFiller(tracked, band, fmt.shift, inpaint_radius=inpaint_radius, inpaint_scale=inpaint_scale)
+        filler = TemporalFiller(tracked, band, fmt.shift, fps=info.fps, inpaint_radius=inpaint_radius, inpaint_scale=inpaint_scale)
         stats = {"cuts": len(tracked.cuts), "donors": len(tracked.donors), "pixels_from_donors": 0,
                  "pixels_inpainted": 0, "track_seconds": round(time.monotonic() - started, 3)}
     else:
