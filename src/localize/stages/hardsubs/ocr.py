@@ -211,19 +211,30 @@ class EventBuilder:
     def shows(self, frame: int, reference: np.ndarray, region: tuple[slice, slice]) -> bool:
         return self.score(frame, reference, region) >= SAME_SIGNATURE
 
-    def boundary(self, inside: int, outside: int, reference: np.ndarray, region) -> int:
-        """The frame next to the step between ``inside`` (shows the text) and ``outside`` (does not),
-        on the inside; ``outside`` may be -1 or the frame count (no frame there).
+    def typical(self, frame: int, inward: int, reference: np.ndarray, region) -> float:
+        """The score of a frame showing the text, as a frame outside the reference's samples scores it.
 
-        The predicate is relative: a frame shows the text when its score is nearer the inside
-        sample's than the outside one's. A fixed IoU bar fails on textured, moving backgrounds,
-        where the text's own frames score 0.4-0.5 against their reference (measured on photo
-        scenes) while text-free frames score 0.1-0.3; the step between them is what is sharp.
+        A sample that made the reference scores higher than its neighbours (its own background is in
+        the reference), so the lower of it and its neighbour ``inward`` (+1 or -1) is taken.
+        """
+        score = self.score(frame, reference, region)
+        neighbour = frame + inward
+        if 0 <= neighbour < len(self.signatures):
+            score = min(score, self.score(neighbour, reference, region))
+        return score
+
+    def boundary(self, inside: int, outside: int, high: float, reference: np.ndarray, region) -> int:
+        """The frame next to the step between ``inside`` (shows the text, scoring about ``high``) and
+        ``outside`` (does not), on the inside; ``outside`` may be -1 or the frame count (no frame there).
+
+        The predicate is relative: a frame shows the text when its score is nearer ``high`` than the
+        outside sample's. A fixed IoU bar fails on textured, moving backgrounds, where the text's own
+        frames score 0.4-0.5 against their reference (measured on photo scenes) while text-free frames
+        score 0.1-0.3; the step between them is what is sharp.
         """
         n = len(self.signatures)
         if not 0 <= outside < n:
             return inside
-        high = self.score(inside, reference, region)
         low = self.score(outside, reference, region)
         if high - low < STEP_SIGNATURE:
             return inside  # no step to find (the outer sample looks the same): keep the sampled frame
@@ -238,20 +249,28 @@ class EventBuilder:
                 hi = mid
         return lo if forward else hi
 
-    def _outer_sample(self, run_frame: int, frames: list[int], reference: np.ndarray, region, step: int) -> tuple[int, int]:
+    def _outer_sample(self, run_frame: int, frames: list[int], high: float, reference: np.ndarray, region,
+                      step: int) -> tuple[int, int]:
         """(last sample still showing the text, first sample beyond it) walking from ``run_frame`` by ``step``
         over the sample frames: a sample the OCR missed but whose signature is as close to the text as
-        the run's own is still inside."""
+        the run's own frames (``high``) is still inside."""
         n = len(self.signatures)
-        inside_score = self.score(run_frame, reference, region)
         position = frames.index(run_frame)
         inside = run_frame
         while 0 <= position + step < len(frames):
             candidate = frames[position + step]
-            if self.score(candidate, reference, region) < max(0.2, min(SAME_SIGNATURE, 0.85 * inside_score)):
+            if self.score(candidate, reference, region) < max(0.2, min(SAME_SIGNATURE, 0.85 * high)):
                 return inside, candidate
             inside, position = candidate, position + step
         return inside, (-1 if step < 0 else n)
+
+    def _edge(self, run: _Run, frames: list[int], region, step: int) -> int:
+        """The run's first (``step`` -1) or last (+1) frame showing its text."""
+        reference = self.reference(run, "start" if step < 0 else "end")
+        sample = run.readings[0 if step < 0 else -1].frame
+        high = self.typical(sample, -step, reference, region)
+        inside, outside = self._outer_sample(sample, frames, high, reference, region, step)
+        return self.boundary(inside, outside, high, reference, region)
 
     def build(self, readings: list[Reading]) -> list[OcrEvent]:
         runs = self._join(runs_of(readings))
@@ -260,12 +279,8 @@ class EventBuilder:
         for run in runs:
             box = box_union([r.box for r in run.readings if r.box is not None])
             region = self.region(box)
-            reference = self.reference(run, "start")
-            inside, outside = self._outer_sample(run.readings[0].frame, frames, reference, region, -1)
-            start = self.boundary(inside, outside, reference, region)
-            reference = self.reference(run, "end")
-            inside, outside = self._outer_sample(run.readings[-1].frame, frames, reference, region, 1)
-            end = self.boundary(inside, outside, reference, region) + 1
+            start = self._edge(run, frames, region, -1)
+            end = self._edge(run, frames, region, 1) + 1
             events.append(self._event(run, box, start, end))
         # Neighbouring events never overlap (a fast cut between two subtitles at one frame).
         for a, b in zip(events, events[1:]):
