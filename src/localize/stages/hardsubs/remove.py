@@ -10,8 +10,10 @@ Two passes, as in the lip-sync stage (whose frame decoding and layout helpers th
    shimmer from frame to frame the way a per-frame mask would.
 2. *render*: every frame is decoded in the source's own planar YUV. Frames inside an event
    (plus ``guard_frames`` each side, against a boundary read one frame late) have the mask
-   filled: ``inpaint`` (OpenCV Telea on luma and on each chroma plane), ``blur`` (a strong
-   Gaussian blur of the event's box) or ``box`` (a solid black box). Every other pixel of every
+   filled: ``temporal`` (the default: from other frames of the shot, :mod:`.temporal`, which
+   makes its own masks in its tracking pass), ``inpaint`` (OpenCV Telea on luma, a smooth fill
+   on chroma; :mod:`.fill`), ``blur`` (a strong Gaussian blur of the event's box) or ``box``
+   (a solid black box). Every other pixel of every
    frame is written back byte for byte, and the output is lossless (x264 ``-qp 0`` in Matroska, no audio;
    see :mod:`localize.stages.lipsync.stage` for why the sound is left to the export).
 """
