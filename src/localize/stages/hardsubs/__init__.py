@@ -23,7 +23,7 @@ from localize.stages.hardsubs.detect import OnScreenText, SubtitleBand
 from localize.stages.hardsubs.fuse import FuseRules, fuse
 from localize.stages.hardsubs.ocr import OcrEvent
 
-VERSION = "3"
+VERSION = "4"
 
 __all__ = ["VERSION", "HardsubAnalysis", "HardsubOptions", "OcrEvent", "OnScreenText", "SubtitleBand", "FuseRules",
            "analyse_hardsubs", "fuse", "remove_hardsubs"]
