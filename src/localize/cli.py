@@ -226,8 +226,14 @@ def watch_command(in_dir: Path, locales: tuple[str, ...], out_dir: Path, once: b
               help="With --seed: same-gender neighbours at most this many semitones apart (2-5 if unset).")
 @click.option("--lines", type=int, default=None,
               help="With --seed: number of lines (18-30 if unset; at least 3 per speaker).")
+@click.option("--scenery", type=click.Choice(["drawn", "photo"]), default="drawn", show_default=True,
+              help="drawn: gradient sets; photo: photographs with camera moves, cuts, varied subtitle styles "
+                   "and a clean plate (NAME.clean.mp4) for measuring subtitle removal.")
+@click.option("--look-seed", type=int, default=None,
+              help="Seed for the photo scenery's shots and subtitle style (default: the script's seed).")
 def sample(out_dir: Path, script: Path | None, name: str, seed: int | None, speakers: int | None,
-           women: int | None, max_semitones: float | None, lines: int | None) -> None:
+           women: int | None, max_semitones: float | None, lines: int | None, scenery: str,
+           look_seed: int | None) -> None:
     """Generate a synthetic Chinese microdrama episode with ground truth."""
     from localize.sample import generate_sample
 
@@ -240,7 +246,7 @@ def sample(out_dir: Path, script: Path | None, name: str, seed: int | None, spea
                                                lines=lines))
     elif any(v is not None for v in (speakers, women, max_semitones, lines)):
         raise UsageError("--speakers, --women, --max-semitones and --lines need --seed")
-    episode = generate_sample(out_dir, script, name=name)
+    episode = generate_sample(out_dir, script, name=name, scenery=scenery, look_seed=look_seed)
     click.echo(str(episode.video))
 
 
