@@ -81,7 +81,9 @@ class Analysis:
     def transcript(self) -> Transcript:
         """The fused transcript, each segment labelled with its speaker."""
         transcript = self.runner.artifacts["transcript"]
-        return dataclasses.replace(transcript, segments=with_speakers(transcript.segments, self.diarization.labels))
+        diarization = self.diarization
+        return dataclasses.replace(transcript, segments=with_speakers(transcript.segments, diarization.labels,
+                                                                      diarization.confidence))
 
     @property
     def diarization(self) -> Diarization:
@@ -183,6 +185,7 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
                       "voice": synth["voices"].get(s.id)} for s in analysis.speakers],
         "segments": [{
             "id": seg.id, "start": seg.start_ms / 1000, "end": seg.end_ms / 1000, "speaker": seg.speaker,
+            "speaker_confidence": seg.speaker_confidence,
             "source_text": seg.source_text, "text": tr["text"], "origin": seg.origin,
             "translation_backend": tr["backend"], "translation_problems": tr["problems"],
             "speed": by_id[seg.id]["speed"], "stretch": by_id[seg.id]["stretch"], "fits": by_id[seg.id]["fits"],

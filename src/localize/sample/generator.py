@@ -222,7 +222,7 @@ def picture_plan(placed: list[PlacedLine], duration_ms: int) -> list[tuple[str, 
     return [s for s in spans if s[3] > s[2]]
 
 
-def _truth(script: Script, script_path: Path, placed: list[PlacedLine], duration_ms: int, name: str,
+def _truth(script: Script, script_name: str, placed: list[PlacedLine], duration_ms: int, name: str,
            dialogue: np.ndarray, music: np.ndarray) -> dict:
     def rms_db(x: np.ndarray) -> float:
         value = float(np.sqrt(np.mean((x.astype(np.float64) / 32768) ** 2)))
@@ -237,7 +237,7 @@ def _truth(script: Script, script_path: Path, placed: list[PlacedLine], duration
     return {
         "title": script.title, "title_en": script.title_en, "series": script.series, "series_en": script.series_en,
         "episode": script.episode, "duration_ms": duration_ms, "width": WIDTH, "height": HEIGHT, "fps": FPS,
-        "language": "zh", "synthetic": True, "generator": "localize sample", "script": script_path.name,
+        "language": "zh", "synthetic": True, "generator": "localize sample", "script": script_name,
         "files": {"video": f"{name}.mp4", "music": f"{name}.music.wav", "dialogue": f"{name}.dialogue.wav",
                   "subtitles": f"{name}.zh.ass"},
         "audio": {"rate": RATE, "channels": 2, "dialogue_rms_dbfs_in_lines": rms_db(speech),
@@ -266,8 +266,43 @@ def _check_name(name: str) -> None:
         raise UsageError(f"sample name {name!r} must be a plain file name (letters, digits, '.', '_', '-')")
 
 
-def generate_sample(out_dir: Path, script: Path | None = None, *, name: str = "episode") -> SampleEpisode:
-    """Generate an episode from ``script`` (default: :data:`DEFAULT_SCRIPT`) into ``out_dir``.
+@dataclass(frozen=True)
+class RenderedAudio:
+    """An episode's sound before any picture: the placed lines and the int16 stereo stems at :data:`RATE`."""
+
+    placed: list[PlacedLine]
+    duration_ms: int
+    dialogue: np.ndarray
+    music: np.ndarray
+
+
+def check_voices(parsed: Script, source: str) -> None:
+    """Raise :class:`ConfigError` for a character whose espeak-ng variant does not exist."""
+    known = espeak_variants()
+    for character in parsed.characters.values():
+        if known and character.variant not in known:
+            raise ConfigError(f"{source}: character {character.name!r}: espeak-ng has no voice variant "
+                              f"{character.variant!r} (try one of m1-m7, f1-f5)")
+
+
+def render_audio(parsed: Script) -> RenderedAudio:
+    """Speak every line, place the lines and build the dialogue and music stems (no video)."""
+    speech = _synthesise(parsed)
+    placed, duration_ms = place_lines(parsed, speech)
+    n = duration_ms * RATE // 1000
+    music_float = music_bed(n, RATE, MusicPlan(seed=parsed.seed))
+    dialogue, music = build_stems(placed, duration_ms, music_float, parsed.music_below_db)
+    return RenderedAudio(placed, duration_ms, dialogue, music)
+
+
+def script_label(parsed: Script) -> str:
+    """What the truth file names as the script of a drawn (not file-based) episode."""
+    return f"drawn from seed {parsed.seed}"
+
+
+def generate_sample(out_dir: Path, script: Path | Script | None = None, *, name: str = "episode") -> SampleEpisode:
+    """Generate an episode from ``script`` (a YAML path, a :class:`Script` such as
+    :func:`localize.sample.draw.draw_script` gives, or :data:`DEFAULT_SCRIPT`) into ``out_dir``.
 
     Writes ``{name}.mp4``, ``{name}.truth.json``, ``{name}.music.wav``, ``{name}.dialogue.wav`` and
     ``{name}.zh.ass``. All of them appear together at the end, or none does.
@@ -280,20 +315,16 @@ def generate_sample(out_dir: Path, script: Path | None = None, *, name: str = "e
     for tool in ("ffmpeg", "espeak-ng"):
         if shutil.which(tool) is None:
             raise ToolError(f"{tool} not found on PATH; install it (Debian: apt-get install {tool})")
-    script_path = Path(script) if script is not None else DEFAULT_SCRIPT
-    parsed = load_script(script_path)
-    known = espeak_variants()
-    for character in parsed.characters.values():
-        if known and character.variant not in known:
-            raise ConfigError(f"{script_path.name}: character {character.name!r}: espeak-ng has no voice variant "
-                              f"{character.variant!r} (try one of m1-m7, f1-f5)")
+    if isinstance(script, Script):
+        parsed, script_name = script, script_label(script)
+    else:
+        script_path = Path(script) if script is not None else DEFAULT_SCRIPT
+        parsed, script_name = load_script(script_path), script_path.name
+    check_voices(parsed, script_name)
     out_dir = Path(out_dir)
 
-    speech = _synthesise(parsed)
-    placed, duration_ms = place_lines(parsed, speech)
-    n = duration_ms * RATE // 1000
-    music_float = music_bed(n, RATE, MusicPlan(seed=parsed.seed))
-    dialogue, music = build_stems(placed, duration_ms, music_float, parsed.music_below_db)
+    rendered = render_audio(parsed)
+    placed, duration_ms, dialogue, music = rendered.placed, rendered.duration_ms, rendered.dialogue, rendered.music
     mix = mix_stems(dialogue, music)
 
     finals = {key: out_dir / f"{name}.{suffix}" for key, suffix in
@@ -336,7 +367,7 @@ def generate_sample(out_dir: Path, script: Path | None = None, *, name: str = "e
                                             pan_margin=PAN_MARGIN, encoding=encoding, metadata=metadata),
                    what="encoding the sample episode")
 
-        truth = _truth(parsed, script_path, placed, duration_ms, name, dialogue, music)
+        truth = _truth(parsed, script_name, placed, duration_ms, name, dialogue, music)
         tmp["truth"].write_text(json.dumps(truth, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
     return SampleEpisode(video=finals["video"], truth=finals["truth"], music=finals["music"],
