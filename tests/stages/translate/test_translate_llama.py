@@ -116,3 +116,14 @@ def test_qwen_preset_translates_amounts_and_names():
     results = translate_lines(request, ["qwen2.5-coder-1.5b"])
     assert "Wanwan" in results[0].text and "50,000" in results[0].text
     assert all(r.backend == "qwen2.5-coder-1.5b" and r.confidence is not None for r in results)
+
+
+def test_models_lists_the_opt_in_model_and_refuses_an_unknown_one():
+    from click.testing import CliRunner
+
+    from localize.cli import cli
+
+    listed = CliRunner().invoke(cli, ["models"])
+    assert listed.exit_code == 0 and "qwen2.5-coder-1.5b (opt-in" in listed.output
+    unknown = CliRunner().invoke(cli, ["models", "--with", "no-such-model"])
+    assert unknown.exit_code != 0 and "qwen2.5-coder-1.5b" in unknown.output
