@@ -19,6 +19,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[models,test,ray]'
+	# The llama translation backend: no prebuilt llama-cpp-python wheel exists for this CPU, so this
+	# builds llama.cpp from source once (5-15 min on 2 cores; the multimodal part is left out).
+	CMAKE_ARGS="-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" $(PY) -m pip install --quiet -e '.[llama]'
 	# MTCNN face-detector weights ship in this wheel; its metadata pins an old torch, so no deps.
 	$(PY) -m pip install --quiet --no-deps facenet-pytorch==2.6.0
 	$(LOCALIZE) models --prepare

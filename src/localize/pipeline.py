@@ -48,6 +48,7 @@ class PipelineOptions:
     separator_model: Path | None = None  # checkpoint of a separator loaded from a file (``demucs``)
     num_speakers: int | None = None
     translators: tuple[str, ...] = ("gemma",)
+    translator_model: str | None = None  # the GGUF file of translator "llama" (--translator-model)
     voice_backend: str = "kokoro"
     voice_model: Path | None = None  # model folder of a neural (cloning) voice backend
     voice_match: bool = True  # move each dub voice toward its actor's pitch and envelope (tts.convert)

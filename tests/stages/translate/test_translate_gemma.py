@@ -107,7 +107,9 @@ def test_batched_first_tries_decode_what_line_by_line_greedy_decoding_gives(tag)
     suffixes = [translator._suffix(request, i, terms, None) for i in range(len(lines))]
     limits = [translator._budget_tokens(request, i) for i in range(len(lines))]
     one_by_one = [translator._generate(prefix, [s], script, [m], attempt=1)[0][0] for s, m in zip(suffixes, limits)]
-    together = translator._greedy_batch(prefix, suffixes, script, limits)
+    together, confidences = translator._greedy_batch(prefix, suffixes, script, limits)
+    # Each line's confidence is a mean log-probability: negative, finite.
+    assert all(c is not None and -20 < c <= 0 for c in confidences)
     assert [t.split("\n")[0].strip() for t in together] == [t.split("\n")[0].strip() for t in one_by_one]
     assert all(t.strip() for t in together)
     # Retries batch through generate(): the padding between prefix and line changes nothing there either.

@@ -132,3 +132,32 @@ def test_falls_back_to_gemma_after_a_failing_backend():
         assert r.text and not has_han(r.text)
     assert contains_term(results[0].text, "Mr. Gu")
     assert contains_term(results[1].text, "Lin Xiao")
+
+
+class RunsOnThenAnswers(Translator):
+    """Answers with a note on a second line first, then one line once told; reports a confidence per line."""
+
+    name = "test-run-on"
+    low_confidence = -1.0
+
+    def __init__(self):
+        self.told: list[str] = []
+
+    def translate(self, request, indices, feedback):
+        self.told += [feedback[i] for i in indices if i in feedback]
+        if any(i in feedback for i in indices):
+            return {i: "Get out!" for i in indices}
+        return {i: "Get out!\n(Note: a rude way to say leave.)" for i in indices}
+
+    def confidence(self, index):
+        return -2.5 if index == 0 else -0.2
+
+
+def test_a_run_on_answer_is_retried_with_the_failure_stated_and_doubtful_lines_are_flagged():
+    TRANSLATORS.register("test-run-on")(RunsOnThenAnswers) if "test-run-on" not in TRANSLATORS.names() else None
+    results = translate_lines(request(["滚！", "滚出去！"]), ["test-run-on"])
+    assert [r.text for r in results] == ["Get out!", "Get out!"]
+    assert [r.attempts for r in results] == [2, 2]
+    assert [r.confidence for r in results] == [-2.5, -0.2]
+    assert any(p.startswith("low-confidence") for p in results[0].problems)
+    assert not results[1].problems

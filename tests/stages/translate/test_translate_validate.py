@@ -76,3 +76,36 @@ def test_severity_ranks_attempts():
     assert severity([]) < severity(["over-budget: 45 characters, budget 40"])
     assert severity(["glossary: x"]) < severity(["untranslated: Chinese characters left (合)"])
     assert severity(["untranslated: x"]) < severity(["empty: no translation"])
+
+
+def test_amounts_are_read_as_values_and_checked_in_the_translation():
+    from localize.stages.translate.numbers import amount_problems, source_amounts
+
+    assert source_amounts("晓晓你哥又欠了五万块") == [50000]
+    assert source_amounts("千万不要走，万一他回来呢") == []
+    assert source_amounts("股份的百分之三十归你") == [30]
+    assert amount_problems("Your brother owes another 50,000 yuan.", "你哥又欠了五万块") == []
+    assert amount_problems("He owes 50k.", "你哥又欠了五万块") == []
+    assert amount_problems("Your brother owes five thousand yuan.", "你哥又欠了五万块") == [
+        "amount: 50,000 must appear as a figure"]
+
+
+def test_doubled_given_names_are_held_fixed_but_kinship_and_adverbs_are_not():
+    from localize.stages.translate import TranslationRequest
+    from localize.stages.translate.names import given_names
+
+    assert given_names(["晚晚，别走", "晓晓，妈妈来了", "你慢慢说，谢谢"]) == {"晚晚": "Wanwan", "晓晓": "Xiaoxiao"}
+    request = TranslationRequest(["晚晚，晚上好。"], EN)
+    assert request.terms()["晚晚"] == "Wanwan"
+    assert any(p.startswith("glossary") for p in request.check(0, "Good evening, good evening.", request.terms()))
+
+
+def test_refusals_and_run_ons_are_problems_that_get_a_retry():
+    from localize.stages.translate.base import one_line
+
+    assert any(p.startswith("refusal") for p in validate_line("I'm sorry, but I can't help with that.", "滚！", EN))
+    assert any(p.startswith("refusal") for p in validate_line("Lo siento, no puedo traducir eso.", "滚！",
+                                                              get_locale("es-MX")))
+    assert one_line("Get out!\n(Note: this is rude)") == ("Get out!", [
+        "run-on: the answer had 2 lines; give one line only"])
+    assert one_line("  Get   out! ") == ("Get out!", [])

@@ -13,7 +13,7 @@ from localize.stages.translate.memory import TranslationMemory, import_edits
 from localize.stages.translate.srt import translate_srt
 from localize.stages.translate.validate import validate_line
 
-from localize.stages.translate import gemma, openai, seq2seq  # noqa: E402,F401  (register the "gemma", "openai", "seq2seq" backends)
+from localize.stages.translate import gemma, llama, openai, seq2seq  # noqa: E402,F401  (register the backends)
 
 __all__ = [
     "TRANSLATORS", "Glossary", "MarketRules", "TranslatedLine", "TranslationMemory", "TranslationRequest",

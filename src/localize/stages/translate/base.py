@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from localize.errors import LocalizeError
 from localize.locales import Locale
@@ -67,7 +67,11 @@ class TranslationRequest:
 
     def terms(self) -> dict[str, str]:
         """Fixed renderings for this request: market titles and kinship, overridden by the series glossary."""
-        merged = self.market.terms_for(self.lines) if self.market else {}
+        from localize.stages.translate.names import given_names
+
+        # Names the script repeats as nicknames (晚晚) are held fixed too, so no model reads them as words.
+        merged = given_names(self.lines)
+        merged.update(self.market.terms_for(self.lines) if self.market else {})
         merged.update(self.glossary.for_locale(self.locale.tag))
         return merged
 
@@ -78,10 +82,15 @@ class TranslationRequest:
 
     def check(self, index: int, text: str, terms: dict[str, str]) -> list[str]:
         """Every problem with ``text`` as the translation of line ``index``: generic checks, then market rules."""
+        from localize.stages.translate.numbers import amount_problems
+
         source = self.lines[index]
         problems = validate_line(text, source, self.locale, terms, self.budget(index))
         if self.market and text.strip():
             problems += self.market.check(text, source)
+        if text.strip() and (self.market is None or self.market.currency.policy == "keep"):
+            # Converting markets check their money figures in market.check; the rest keep the source's.
+            problems += amount_problems(text, source)
         return problems
 
 
@@ -92,7 +101,10 @@ class TranslatedLine:
     ``problems`` lists what is still wrong after every retry and fallback (empty
     means the line passed every check), including ``glossary-fixed`` and
     ``glossary-forced`` notes where a term was put in by rule rather than by the
-    model; ``seconds`` is the backend time spent on the line.
+    model; ``seconds`` is the backend time spent on the line. ``confidence`` is the
+    kept attempt's mean token log-probability under its model (None when the backend
+    does not measure one); below the backend's threshold the line carries a
+    ``low-confidence`` problem, so reviews can start with it.
     """
 
     text: str
@@ -100,6 +112,7 @@ class TranslatedLine:
     attempts: int
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    confidence: float | None = None
 
 
 class Translator(ABC):
@@ -109,6 +122,8 @@ class Translator(ABC):
     # How many lines one call may take. Batching is what makes a local model fast on a CPU (one
     # pass over the weights serves every line) and saves an endpoint round trips; 1 = line by line.
     batch_size: int = 1
+    # Below this mean token log-probability a line is flagged ``low-confidence``; None: never flagged.
+    low_confidence: float | None = None
 
     @abstractmethod
     def translate(self, request: TranslationRequest, indices: list[int], feedback: dict[int, str]) -> dict[int, str]:
@@ -124,6 +139,10 @@ class Translator(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Free what the backend holds (models, connections)."""
 
+    def confidence(self, index: int) -> float | None:
+        """The mean token log-probability of the last text given for line ``index``, if measured."""
+        return None
+
 
 TRANSLATORS: Registry[Translator] = Registry("translation")
 
@@ -134,6 +153,8 @@ class _Best:
     backend: str = "none"
     problems: list[str] = field(default_factory=lambda: ["empty: no backend produced a translation"])
     notes: list[str] = field(default_factory=list)  # what the rules changed (not problems: they do not rank)
+    confidence: float | None = None
+    threshold: float | None = None
 
 
 def _call(backend: Translator, request: TranslationRequest, indices: list[int],
@@ -170,7 +191,8 @@ def _feedback(problems: list[str], budget: int | None) -> str:
 
 def translate_lines(request: TranslationRequest, backends: Sequence[str] = ("gemma",), *,
                     max_attempts: int = MAX_ATTEMPTS, memory: TranslationMemory | None = None,
-                    episode: str | None = None, shorten_retries: int = MAX_SHORTEN_RETRIES) -> list[TranslatedLine]:
+                    episode: str | None = None, shorten_retries: int = MAX_SHORTEN_RETRIES,
+                    options: Mapping[str, dict[str, Any]] | None = None) -> list[TranslatedLine]:
     """Translate every line of ``request``, validating each and retrying or falling back.
 
     Lines found in ``memory`` (a series' :class:`~localize.stages.translate.memory.TranslationMemory`)
@@ -182,7 +204,8 @@ def translate_lines(request: TranslationRequest, backends: Sequence[str] = ("gem
     (default :data:`MAX_SHORTEN_RETRIES`; 0 leaves length to the rules alone).
     The best attempt is kept for every line; missing glossary terms are then put in
     by rule. A line still over budget keeps its ``over-budget`` problem (reported,
-    never cut, never sped up). Clean new translations are added to ``memory``
+    never cut, never sped up). ``options[name]`` are keyword arguments for backend
+    ``name`` (``{"llama": {"model": "x.gguf"}}``). Clean new translations are added to ``memory``
     (saved by the caller). Raises the backends' :class:`LocalizeError` only when no
     backend could run at all.
     """
@@ -213,7 +236,7 @@ def translate_lines(request: TranslationRequest, backends: Sequence[str] = ("gem
         if not pending:
             break
         try:
-            backend = TRANSLATORS.create(name)
+            backend = TRANSLATORS.create(name, **(options or {}).get(name, {}))
         except LocalizeError as exc:
             log.warning("translation backend %s unavailable: %s", name, exc)
             unusable.append(exc)
@@ -242,15 +265,17 @@ def translate_lines(request: TranslationRequest, backends: Sequence[str] = ("gem
                     seconds[i] += spent
                     notes: list[str] = []
                     if isinstance(text, str) and text.strip():
-                        text = " ".join(text.split())
-                        problems = request.check(i, text, terms)
+                        text, run_on = one_line(text)
+                        problems = request.check(i, text, terms) + run_on
                         # The rules first: they cost nothing, a model retry costs seconds.
                         text, problems, notes = condense_line(request, i, text, problems, terms)
                     else:
                         text = ""
                         problems = [error or f"empty: {name} gave no usable output"]
                     if best[i].backend == "none" or severity(problems) < severity(best[i].problems):
-                        best[i] = _Best(text=text, backend=name, problems=problems, notes=notes)
+                        best[i] = _Best(text=text, backend=name, problems=problems, notes=notes,
+                                        confidence=backend.confidence(i) if text else None,
+                                        threshold=backend.low_confidence)
                     if not problems:
                         continue
                     if all(code_of(p) == "over-budget" for p in problems):
@@ -277,9 +302,26 @@ def translate_lines(request: TranslationRequest, backends: Sequence[str] = ("gem
             if memory is not None and text and not problems and not forced:
                 memory.put(request.locale.tag, request.lines[i], text, "machine", episode)
             problems = problems + kept.notes + notes
-        results.append(TranslatedLine(text=text, backend=kept.backend, attempts=attempts[i],
-                                      problems=problems, seconds=round(seconds[i], 3)))
+            if kept.confidence is not None and kept.threshold is not None and kept.confidence < kept.threshold:
+                problems.append(f"low-confidence: mean token log-prob {kept.confidence:.2f} below "
+                                f"{kept.threshold:.2f}")
+        results.append(TranslatedLine(text=text, backend=kept.backend, attempts=attempts[i], problems=problems,
+                                      seconds=round(seconds[i], 3),
+                                      confidence=None if kept.confidence is None else round(kept.confidence, 3)))
     return results
+
+
+def one_line(text: str) -> tuple[str, list[str]]:
+    """The answer as one line, and a ``run-on`` problem when it held more than one.
+
+    A dub line is one utterance: a second line is a note, an alternative or the next
+    line run on. Its first line is kept as a candidate (a later attempt or backend may
+    do better), and the problem makes the retry say what was wrong.
+    """
+    parts = [part.strip() for part in text.strip().splitlines() if part.strip()]
+    if len(parts) <= 1:
+        return " ".join(text.split()), []
+    return " ".join(parts[0].split()), [f"run-on: the answer had {len(parts)} lines; give one line only"]
 
 
 def condense_line(request: TranslationRequest, i: int, text: str, problems: list[str],

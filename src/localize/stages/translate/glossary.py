@@ -208,3 +208,10 @@ def enforce_terms(text: str, source: str, terms: dict[str, str]) -> tuple[str, l
             text = _insert(text, source, term, target)
             notes.append(f"glossary-forced: inserted {target!r} for {term} by rule")
     return text, notes
+
+
+def substitute_terms(text: str, renderings: dict[str, str]) -> str:
+    """``text`` with each source term replaced by its rendering, longest first (顾晨 before 顾)."""
+    for term in sorted(renderings, key=len, reverse=True):
+        text = text.replace(term, renderings[term])
+    return text

@@ -54,3 +54,51 @@ def amounts_as_digits(text: str, locale_tag: str) -> str:
         return f"{value}%" if percent else f"{value}{money or ''}"
 
     return _CN_NUMBER_RE.sub(swap, text)
+
+
+_DIGITS_RE = re.compile(r"\d[\d,.\s]*\d|\d")
+_SCALED_RE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(k|thousand|mil|million|millones|millón|billion|mil millones)\b",
+                        re.IGNORECASE)
+_SCALES = {"k": 1_000, "thousand": 1_000, "mil": 1_000, "million": 1_000_000, "millones": 1_000_000,
+           "millón": 1_000_000, "billion": 1_000_000_000, "mil millones": 1_000_000_000}
+
+
+def source_amounts(source: str) -> list[int]:
+    """The amounts a line states, as values: Chinese ones (as :func:`amounts_as_digits` reads them) and digits.
+
+    ``"晓晓你哥又欠了五万块"`` -> ``[50000]``; idioms such as 千万 or 万一 give nothing.
+    """
+    values: list[int] = []
+    for match in _DIGITS_RE.finditer(amounts_as_digits(source, "en-US")):
+        raw = re.sub(r"[,\s]", "", match.group(0))
+        if raw.replace(".", "").isdigit() and raw.count(".") <= 1:
+            values.append(round(float(raw)))
+    return values
+
+
+def stated_values(text: str) -> set[int]:
+    """Every number a translation states: ``"50,000"``, ``"50 000"``, ``"50k"``, ``"5 million"``."""
+    values: set[int] = set()
+    for match in _SCALED_RE.finditer(text):
+        number = float(match.group(1).replace(",", "."))
+        values.add(round(number * _SCALES[match.group(2).lower()]))
+    for match in _DIGITS_RE.finditer(text):
+        for grouping in (r"[,.\s]", r"[,\s]"):  # 50.000 (es/pt grouping) and 1.5 (a decimal point)
+            raw = re.sub(grouping, "", match.group(0))
+            try:
+                values.add(round(float(raw)))
+            except ValueError:
+                continue
+    return values
+
+
+def amount_problems(text: str, source: str) -> list[str]:
+    """``amount`` problems: an amount the source states that the translation does not give in figures.
+
+    The model saw the amount as digits (:func:`amounts_as_digits`), so a line without
+    that figure misread it (五万 written "five thousand"); words for a figure are not
+    accepted, since "fifty thousand" and "five thousand" cannot be told apart cheaply.
+    """
+    stated = stated_values(text)
+    return [f"amount: {value:,} must appear as a figure" for value in dict.fromkeys(source_amounts(source))
+            if value not in stated]

@@ -24,7 +24,9 @@ from localize.stages.translate.base import TRANSLATORS, TranslationRequest, Tran
 
 log = logging.getLogger(__name__)
 
-CONTEXT_LINES = 2  # lines either side shown to the model, so pronouns and tone carry over
+# Lines either side shown to the model: in a 40-60 line episode, about the whole script, so names,
+# pronouns and tone carry over (a request with 8 lines plus 40 of context is still small).
+CONTEXT_LINES = 20
 
 
 class OpenAITranslator(Translator):

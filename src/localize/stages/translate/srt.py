@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 def translate_srt(src: Path, dst: Path, locale: Locale, glossary: Glossary,
                   backends: Sequence[str] = ("gemma",), memory: TranslationMemory | None = None,
-                  budgets: bool = True) -> int:
+                  budgets: bool = True, options: dict | None = None) -> int:
     """Translate the subtitle file ``src`` into ``dst`` (SRT); return the number of events.
 
     Every input event gives exactly one output event with the same start and end;
@@ -47,7 +47,7 @@ def translate_srt(src: Path, dst: Path, locale: Locale, glossary: Glossary,
         limits[k] = slots[position]
     results = translate_lines(TranslationRequest(lines=sources, locale=locale, glossary=glossary,
                                                  budgets_chars=limits if slots else None), backends,
-                              memory=memory, episode=src.stem)
+                              memory=memory, episode=src.stem, options=options)
     for number, (event, result) in enumerate(zip(events, results), start=1):
         event.plaintext = result.text
         if result.problems:

@@ -15,7 +15,7 @@ from localize.stages.contract import Stage, StageContext
 from localize.stages.synthesize.fit import BORROW_GAP_MS, MAX_BORROW_AFTER_MS
 from localize.workdir import WorkDir
 
-VERSION = "3"
+VERSION = "4"  # 4: amounts and doubled names checked, run-ons and refusals retried, confidence
 
 
 def memory_path_in(work: WorkDir) -> Path:
@@ -54,12 +54,14 @@ def _run(ctx: StageContext) -> list[dict]:
     request = TranslationRequest(lines=[s.source_text for s in segments], locale=ctx.locale,
                                  glossary=load_glossary(ctx.settings.glossary),
                                  speakers=[s.speaker for s in segments], budgets_chars=budgets)
+    model = ctx.settings.translator_model
     lines = translate_lines(request, ctx.settings.translators, memory=memory,
-                            episode=ctx.inputs["media"].digest[:12])
+                            episode=ctx.inputs["media"].digest[:12],
+                            options={"llama": {"model": model}} if model else None)
     memory.save()
     return [dataclasses.asdict(line) for line in lines]
 
 
 STAGE = Stage(name="translate", version=VERSION, gives="translations", needs=("transcript", "speakers", "media"),
-              settings=("translators", "glossary"), per_market=True, run=_run, external=_external,
+              settings=("translators", "glossary", "translator_model"), per_market=True, run=_run, external=_external,
               summary="translate each line with context, glossary and market rules, within its length budget")

@@ -25,6 +25,11 @@ _SCRIPT_RE = {
 _LATIN_LETTER_RE = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
 # Labels of our own few-shot prompts: seeing one in an output means the model ran on.
 _PROMPT_LABEL_RE = re.compile(r"\b(Chinese|Source|Translation|Target)\s*:", re.IGNORECASE)
+# An instruction-tuned model sometimes answers about the line instead of translating it.
+_REFUSAL_RE = re.compile(
+    r"\b(I'?m sorry,? but|I am sorry,? but|I (?:can(?:no|')t|am unable to|'m unable to) (?:help|assist|"
+    r"translate|provide|comply)|as an AI\b|as a language model|lo siento,? (?:pero )?no puedo|no puedo "
+    r"(?:ayudar|traducir|cumplir)|como (?:una )?(?:IA|inteligencia artificial))", re.IGNORECASE)
 
 # Very common function words, to notice a Latin-script line written in the wrong language.
 _STOPWORDS = {
@@ -46,9 +51,9 @@ _STOPWORDS = {
 
 # Rank of each problem code: an empty line is worse than a long one.
 _SEVERITY = {
-    "empty": 100, "error": 100, "untranslated": 60, "wrong-script": 55, "garbage": 50, "prompt-echo": 50,
+    "empty": 100, "error": 100, "refusal": 70, "untranslated": 60, "run-on": 45, "wrong-script": 55, "garbage": 50, "prompt-echo": 50,
     "repetition": 45, "too-long": 40, "content": 35, "wrong-language": 30, "currency": 25, "idiom": 25,
-    "glossary": 20, "formality": 15, "over-budget": 10,
+    "glossary": 20, "amount": 20, "formality": 15, "over-budget": 10, "low-confidence": 5,
 }
 
 
@@ -121,6 +126,8 @@ def validate_line(text: str, source: str, locale: Locale, terms: dict[str, str] 
         problems.append("garbage: mostly symbols or digits, not words")
     if _PROMPT_LABEL_RE.search(stripped):
         problems.append("prompt-echo: output repeats the prompt's labels")
+    if _REFUSAL_RE.search(stripped):
+        problems.append("refusal: the answer talks about the line instead of translating it")
     if _repeats(stripped):
         problems.append("repetition: the same words loop")
     limit = absurd_length(source, budget)

@@ -1,0 +1,238 @@
+"""The ``llama`` backend: any GGUF instruct model through llama.cpp (llama-cpp-python), in process.
+
+``--translator llama --translator-model FILE.gguf`` (or ``llama_model`` in the config,
+``$LOCALIZE_LLAMA_MODEL``) runs a user's own model; ``--translator qwen2.5-coder-1.5b``
+is the same backend on the opt-in embedded Qwen2.5-Coder-1.5B-Instruct
+(``localize models --prepare --with qwen2.5-coder-1.5b``).
+
+The prompt goes through the model's own chat template (the GGUF's
+``tokenizer.chat_template``). The system turn holds the rules, the glossary and the
+episode's script (a window of :data:`SCRIPT_WINDOW` lines, the same for every line in
+it, so llama.cpp reuses its evaluated prefix); the user turn asks for one line. The
+line is shown with glossary names and amounts already written in (晚晚 -> Wanwan,
+五万 -> 50,000), which the model copies. Every token's log-probability is read as it is
+chosen; their mean is the line's confidence (:meth:`Translator.confidence`).
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from localize.errors import ConfigError, ModelError
+from localize.stages.translate.base import TRANSLATORS, TranslationRequest, Translator
+from localize.stages.translate.glossary import find_terms, substitute_terms
+from localize.stages.translate.numbers import amounts_as_digits
+
+log = logging.getLogger(__name__)
+
+SCRIPT_WINDOW = 40  # lines of the episode shown as context; a window's lines share one prompt prefix
+DEFAULT_CONTEXT = 4096
+# Lines whose mean token log-probability falls below this are flagged low-confidence. Chosen on
+# the 48-line eval set (tests/data/translation_eval.zh-en.tsv) only, best F1 against lines of chrF < 30
+# (bench/confidence_flag.py); on 44 held-out lines it gave precision 42%, recall 45%.
+LOW_CONFIDENCE = -0.41
+_NUMBERING_RE = re.compile(r"^\s*(?:line\s*)?\d+\s*[.:)\]]\s*", re.IGNORECASE)
+_LABEL_RE = re.compile(r"^\s*(?:translation|english|spanish|español|answer|output)\s*:\s*", re.IGNORECASE)
+
+
+def _threads() -> int:
+    raw = os.environ.get("LOCALIZE_LLAMA_THREADS")
+    if raw is None:
+        return max(1, min(2, os.cpu_count() or 1))
+    try:
+        return max(1, int(raw))
+    except ValueError:
+        raise ConfigError("LOCALIZE_LLAMA_THREADS must be a whole number") from None
+
+
+@functools.lru_cache(maxsize=1)
+def _load(path: str, n_ctx: int, threads: int) -> Any:
+    """The model, loaded once per process (1-3 s for the 1.5B model)."""
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        raise ModelError("the llama backend needs llama-cpp-python: run `make setup` (it builds it, "
+                         "5-15 min) or `pip install llama-cpp-python`") from None
+    try:
+        return Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, seed=1234,
+                     verbose=False)
+    except (ValueError, RuntimeError) as exc:
+        raise ModelError(f"llama.cpp cannot load {path}: {exc}") from None
+
+
+def unload() -> None:
+    """Free the process-wide model (the next translation loads it again)."""
+    _load.cache_clear()
+    gc.collect()
+
+
+def clean_answer(raw: str) -> str:
+    """The model's answer without numbering, labels or wrapping quotes; later lines are kept (run-on check)."""
+    lines = [line for line in raw.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    first = _LABEL_RE.sub("", _NUMBERING_RE.sub("", lines[0])).strip()
+    if len(first) >= 2 and first[0] in "\"“'«" and first[-1] in "\"”'»":
+        first = first[1:-1].strip()
+    return "\n".join([first, *lines[1:]])
+
+
+class _TokenLogProbs:
+    """A logits processor that records the log-probability of each token llama.cpp then chose.
+
+    llama.cpp hands it the scores for the next token; on the following call the
+    chosen token is the last input id. It changes no score.
+    """
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self._pending: Any = None
+        self._length = 0
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import numpy as np
+
+        if self._pending is not None and len(input_ids) == self._length + 1:
+            self.values.append(float(self._pending[int(input_ids[-1])]))
+        shifted = scores - np.max(scores)
+        self._pending = shifted - np.log(np.sum(np.exp(shifted)))
+        self._length = len(input_ids)
+        return scores
+
+    def mean(self) -> float | None:
+        return sum(self.values) / len(self.values) if self.values else None
+
+
+class LlamaTranslator(Translator):
+    """One line per chat completion, greedy first, told what was wrong on a retry."""
+
+    name = "llama"
+    batch_size = 1
+
+    def __init__(self, model: str | Path | None = None, n_ctx: int = DEFAULT_CONTEXT, max_tokens: int = 96,
+                 low_confidence: float | None = LOW_CONFIDENCE, name: str | None = None) -> None:
+        if model is None:
+            from localize.config import load_settings
+
+            model = os.environ.get("LOCALIZE_LLAMA_MODEL") or getattr(load_settings(), "llama_model", None)
+        if not model:
+            raise ModelError("the llama backend needs a GGUF model: --translator-model FILE.gguf, llama_model "
+                             "in the config or $LOCALIZE_LLAMA_MODEL (or --translator qwen2.5-coder-1.5b)")
+        path = Path(model).expanduser()
+        if not path.is_file():
+            raise ModelError(f"--translator-model: no GGUF file at {path}")
+        with open(path, "rb") as handle:
+            if handle.read(4) != b"GGUF":
+                raise ModelError(f"--translator-model: {path} is not a GGUF file")
+        self.path = path
+        self.n_ctx = n_ctx
+        self.max_tokens = max_tokens
+        self.low_confidence = low_confidence
+        self.name = name or self.name
+        self._request_id: int | None = None
+        self._tries: dict[int, int] = {}
+        self._confidence: dict[int, float] = {}
+
+    # -- prompt -------------------------------------------------------------------------------
+    def _shown(self, request: TranslationRequest, index: int, terms: dict[str, str]) -> str:
+        """Line ``index`` as the model reads it: market rules, glossary names and amounts written in."""
+        line = request.source(index)
+        line = substitute_terms(line, {t: terms[t] for t in find_terms(line, terms)})
+        return amounts_as_digits(line, request.locale.tag)
+
+    def system(self, request: TranslationRequest, index: int, terms: dict[str, str]) -> str:
+        """Rules, glossary and the script window holding line ``index`` (the same for the whole window)."""
+        first = index // SCRIPT_WINDOW * SCRIPT_WINDOW
+        window = range(first, min(len(request.lines), first + SCRIPT_WINDOW))
+        language = f"{request.locale.name} ({request.locale.tag})"
+        rules = [f"You translate Chinese short-drama dialogue into natural spoken {language} for dubbing.",
+                 f"Answer with the {request.locale.name} translation of the one line asked for: a single line, "
+                 "no quotes, no notes, no explanations, no Chinese characters.",
+                 "Names are already written in the Latin alphabet: keep them exactly. Keep every number as "
+                 "digits, as given.",
+                 "Keep it short enough to be spoken in the time of the Chinese line."]
+        if request.market:
+            rules.append(request.market.brief())
+        used = {t: terms[t] for i in window for t in find_terms(request.lines[i], terms) if terms[t]}
+        if used:
+            rules.append("Glossary (always use these renderings): "
+                         + "; ".join(f"{src} = {tgt}" for src, tgt in sorted(used.items())) + ".")
+        script = []
+        for i in window:
+            if request.lines[i].strip():
+                speaker = request.speakers[i] if request.speakers and i < len(request.speakers) else None
+                script.append(f"{i + 1}. {f'[{speaker}] ' if speaker else ''}{self._shown(request, i, terms)}")
+        return " ".join(rules) + "\n\nThe episode's script, for context:\n" + "\n".join(script)
+
+    def messages(self, request: TranslationRequest, index: int, terms: dict[str, str],
+                 feedback: str | None) -> list[dict[str, str]]:
+        """The chat turns for line ``index``: the shared system turn, then the line (and what went wrong)."""
+        ask = f"Translate line {index + 1} into {request.locale.name}:\n{self._shown(request, index, terms)}"
+        budget = request.budget(index)
+        if budget:
+            ask += f"\n(at most {budget} characters)"
+        if feedback:
+            ask += f"\nYour previous answer was rejected: {feedback}. Answer again, one line only."
+        return [{"role": "system", "content": self.system(request, index, terms)},
+                {"role": "user", "content": ask}]
+
+    # -- decoding -----------------------------------------------------------------------------
+    def translate(self, request: TranslationRequest, indices: list[int], feedback: dict[int, str]) -> dict[int, str]:
+        """Translate each line; a retry states the failure, and the third try samples (seeded)."""
+        from llama_cpp import LogitsProcessorList
+
+        if id(request) != self._request_id:
+            self._request_id, self._tries, self._confidence = id(request), {}, {}
+        llm = _load(str(self.path), self.n_ctx, _threads())
+        terms = request.terms()
+        out: dict[int, str] = {}
+        for index in indices:
+            if not request.lines[index].strip():
+                continue
+            tries = self._tries[index] = self._tries.get(index, 0) + 1
+            recorder = _TokenLogProbs()
+            sampling = {"temperature": 0.0} if tries < 3 else {"temperature": 0.7, "top_p": 0.9, "seed": 1234}
+            limit = min(self.max_tokens, 3 * len(request.lines[index].strip()) + 24)
+            response = llm.create_chat_completion(
+                messages=self.messages(request, index, terms, feedback.get(index)), max_tokens=limit,
+                logits_processor=LogitsProcessorList([recorder]), **sampling)
+            text = clean_answer(response["choices"][0]["message"]["content"] or "")
+            if text:
+                out[index] = text
+                mean = recorder.mean()
+                if mean is not None:
+                    self._confidence[index] = mean
+        return out
+
+    def confidence(self, index: int) -> float | None:
+        """Mean log-probability of the tokens of the last answer for line ``index``."""
+        return self._confidence.get(index)
+
+    def close(self) -> None:
+        """Free the shared model."""
+        unload()
+
+
+@TRANSLATORS.register("llama")
+def _make_llama(**options: Any) -> LlamaTranslator:
+    return LlamaTranslator(**options)
+
+
+@TRANSLATORS.register("qwen2.5-coder-1.5b")
+def _make_qwen(**options: Any) -> LlamaTranslator:
+    """The llama backend on the opt-in embedded Qwen2.5-Coder-1.5B-Instruct."""
+    from localize.models import QWEN_CODER_15B, qwen_coder_gguf
+
+    options.pop("model", None)
+    try:
+        path = qwen_coder_gguf()
+    except ModelError as exc:
+        raise ModelError(f"{QWEN_CODER_15B.name} is not prepared ({exc}); run "
+                         f"`localize models --prepare --with {QWEN_CODER_15B.name}`") from None
+    return LlamaTranslator(model=path, name=QWEN_CODER_15B.name, **options)
