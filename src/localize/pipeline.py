@@ -193,6 +193,8 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
             "speaker_confidence": seg.speaker_confidence,
             "source_text": seg.source_text, "text": tr["text"], "origin": seg.origin,
             "translation_backend": tr["backend"], "translation_problems": tr["problems"],
+            # Mean token log-probability of the model's choice (Gemma, llama); low ones carry "low-confidence".
+            "translation_confidence": tr.get("confidence"),
             "speed": by_id[seg.id]["speed"], "stretch": by_id[seg.id]["stretch"], "fits": by_id[seg.id]["fits"],
             "dub_start": by_id[seg.id].get("start_ms", seg.start_ms) / 1000,
             "borrowed_ms": [by_id[seg.id].get("borrowed_before_ms", 0), by_id[seg.id].get("borrowed_after_ms", 0)],
