@@ -519,12 +519,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with private_tempdir():
             cli.main(args=args, prog_name="localize", standalone_mode=False)
-    except Terminated:
+    except (KeyboardInterrupt, click.exceptions.Abort) as exc:
         click.echo("localize: interrupted", err=True)
-        return 143
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        click.echo("localize: interrupted", err=True)
-        return 130
+        # Click turns a KeyboardInterrupt (and so our Terminated) into Abort; the cause tells which it was.
+        return 143 if isinstance(exc, Terminated) or isinstance(exc.__cause__, Terminated) else 130
     except LocalizeError as exc:
         if interrupted:
             click.echo("localize: interrupted", err=True)
