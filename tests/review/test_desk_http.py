@@ -115,3 +115,13 @@ def test_an_edited_line_is_the_only_one_revoiced_and_a_voice_change_revoices_tha
         final = client.get("/api/reports/ep01.en-US").json()
         assert next(s for s in final["speakers"] if s["id"] == speaker["id"])["voice"]["name"] == choice
         assert not any(s["stale"] for s in final["segments"])
+
+        # A line given to the other character: that line alone, and diarization is not run again.
+        line = final["segments"][-1]
+        other = next(s["id"] for s in final["speakers"] if s["id"] != line["speaker"])
+        moved = client.patch(f"/api/reports/ep01.en-US/segments/{line['id']}", json={"speaker": other}).json()
+        assert moved["stale_because"] == ["speaker"] and moved["speaker"] == other
+        state = render(client, "ep01.en-US")
+        assert state["lines_revoiced"] == 1
+        assert "reassign" in state["stages_run"] and "diarize" not in state["stages_run"]
+        assert client.get("/api/reports/ep01.en-US").json()["segments"][-1]["speaker"] == other
