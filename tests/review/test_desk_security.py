@@ -151,5 +151,5 @@ def test_on_loopback_other_host_names_are_refused(client):
 def test_the_cli_refuses_a_non_loopback_bind_without_a_token(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "LOCALIZE_REVIEW_TOKEN"}
     result = subprocess.run([sys.executable, "-m", "localize", "review", str(tmp_path), "--host", "0.0.0.0",
-                             "--port", "0"], capture_output=True, text=True, env=env, timeout=60)
+                             "--port", "8799"], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 2 and "LOCALIZE_REVIEW_TOKEN" in result.stderr
