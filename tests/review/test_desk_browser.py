@@ -55,7 +55,7 @@ def test_edit_a_line_render_and_see_it_in_the_table_and_the_player(localized, br
         old_duration = browser.execute_script("return arguments[0].duration", player)
 
         box = browser.find_element(By.CSS_SELECTOR, "tr[data-id='1'] textarea")
-        box.clear()
+        box.send_keys(Keys.CONTROL, "a")  # select and overwrite: clear() would save an empty line first
         box.send_keys(new_text)
         box.send_keys(Keys.TAB)  # the change event saves the edit
         WebDriverWait(browser, 30).until(
