@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from localize.fsutil import atomic_path
+from localize.errors import OutputError
+from localize.fsutil import atomic_path, free_space
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
@@ -23,7 +24,11 @@ def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
 
     clipped = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
     with atomic_path(Path(path)) as tmp:
-        sf.write(str(tmp), clipped, rate, subtype="PCM_16", format="WAV")
+        try:
+            sf.write(str(tmp), clipped, rate, subtype="PCM_16", format="WAV")
+        except sf.LibsndfileError as exc:  # libsndfile says only "System error" for a full disk
+            raise OutputError(f"cannot write {Path(path).name} in {Path(path).parent}: {exc} "
+                              f"({free_space(Path(path).parent)} free)") from None
 
 
 def to_mono(samples: np.ndarray) -> np.ndarray:

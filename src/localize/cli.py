@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from localize import __version__
-from localize.errors import LocalizeError
+from localize.errors import LocalizeError, OutputError
 
 EPISODE_COMMAND = "run"
 
@@ -20,14 +20,16 @@ class EpisodeFirstGroup(click.Group):
     """A group whose first argument may be an episode path: ``localize ep.mp4 ...`` means ``localize run ep.mp4``."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
-            args = [EPISODE_COMMAND, *args]
+        first = 1 if args[:1] in (["-v"], ["--verbose"]) else 0  # the group's own flag may come first
+        if len(args) > first and args[first] not in self.commands and not args[first].startswith("-"):
+            args = [*args[:first], EPISODE_COMMAND, *args[first:]]
         return super().parse_args(ctx, args)
 
 
 @click.group(cls=EpisodeFirstGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="localize")
-def cli() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Show library warnings and model-loading messages.")
+def cli(verbose: bool) -> None:
     """Dub and subtitle Chinese microdramas for overseas markets.
 
     \b
@@ -51,7 +53,8 @@ def _pipeline_options(settings, *, bed_file: Path | None = None, separator: str 
                       voice_backend: str | None = None, glossary: Path | None = None, keep_stems: bool = False,
                       work_dir: Path | None = None, lipsync_checkpoint: Path | None = None,
                       profile: str | None = None, voice_model: Path | None = None,
-                      separator_model: Path | None = None, keep_nonverbal: bool = False):
+                      separator_model: Path | None = None, keep_nonverbal: bool = False,
+                      source_language: str | None = None):
     """PipelineOptions from the settings and the command line (the command line wins)."""
     from localize.stages.export.profiles import load_profile
     from localize.ffmpeg import VideoEncoding
@@ -62,7 +65,8 @@ def _pipeline_options(settings, *, bed_file: Path | None = None, separator: str 
     from localize.stages.synthesize.speecht5 import CLONING_BACKENDS
 
     return PipelineOptions(
-        transcribe=TranscribeOptions(model=settings.transcription_model, language=settings.source_language),
+        transcribe=TranscribeOptions(model=settings.transcription_model,
+                                     language=source_language or settings.source_language),
         # --separator-model alone picks the demucs backend, as --bed picks the supplied stem.
         separator="file" if bed_file else (separator or ("demucs" if separator_model else settings.separator)),
         bed_file=bed_file,
@@ -88,6 +92,9 @@ def _pipeline_options(settings, *, bed_file: Path | None = None, separator: str 
 
 
 _PIPELINE_OPTIONS = [
+    click.option("--from", "source_language", default=None, metavar="LANG",
+                 help="The episode's spoken language, as Whisper names it (default: zh, or source_language "
+                      "in the config)."),
     click.option("--glossary", type=click.Path(path_type=Path), default=None, help="Series glossary YAML."),
     click.option("--keep-stems", is_flag=True, help="Also write the background and dub stems as WAV."),
     click.option("--bed", "bed_file", type=click.Path(path_type=Path), default=None,
@@ -199,6 +206,8 @@ def watch_command(in_dir: Path, locales: tuple[str, ...], out_dir: Path, once: b
     summary = watch(options)
     click.echo(f"localize watch: {summary.done} done, {summary.failed} failed, {summary.retried} retried"
                + (" (stopped)" if summary.stopped else ""), err=True)
+    if once and summary.failed and not summary.done:  # nothing delivered: a script must see it
+        raise LocalizeError(f"{summary.failed} job(s) failed; the reasons are in {out_dir / 'failed'}")
 
 
 @cli.command()
@@ -330,6 +339,39 @@ def cast_command(target: Path, out_dir: Path | None, series: str | None) -> None
                        f"{f' at {times}' if times else ''}{f' (dub {dubbed})' if dubbed else ''}")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, a container stop): unwinds like Ctrl-C, so outputs are cleaned up."""
+
+
+def _on_sigterm(_signum, _frame) -> None:
+    raise Terminated()
+
+
+def quiet_libraries() -> None:
+    """Keep library warnings and model-loading chatter off a normal run's terminal (``-v`` shows them)."""
+    import logging
+    import os
+    import warnings
+
+    warnings.simplefilter("ignore")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TQDM_DISABLE", "1")  # libraries' own bars; ours pass disable= explicitly
+    logging.getLogger().setLevel(logging.ERROR)
+
+
+def private_tempdir():
+    """A temporary folder for this run (libraries and tools drop files in $TMPDIR), removed at exit."""
+    import os
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="localize-")
+    os.environ["TMPDIR"] = folder
+    tempfile.tempdir = folder
+    return folder
+
+
 @cli.command("review")
 @click.argument("out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True,
@@ -357,23 +399,57 @@ def review_command(out_dir: Path, host: str, port: int, export_to: Path | None, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI and turn :class:`LocalizeError` into one line and an exit code."""
+    """Entry point: run the CLI and turn :class:`LocalizeError` into one line and an exit code.
+
+    SIGTERM and Ctrl-C unwind the run (staged outputs are discarded, background encodes stopped)
+    and end with "interrupted" and 143 or 130. An error that an interrupt caused (ffmpeg killed
+    by the same Ctrl-C) is reported as the interrupt.
+    """
+    import shutil
+    import signal
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "-v" not in args and "--verbose" not in args:
+        quiet_libraries()
+    interrupted: list[int] = []
+
+    def on_sigint(signum, _frame) -> None:
+        interrupted.append(signum)
+        raise KeyboardInterrupt()
+
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, _on_sigterm),
+                signal.SIGINT: signal.signal(signal.SIGINT, on_sigint)}
+    temp = private_tempdir()
     try:
-        cli.main(args=argv, prog_name="localize", standalone_mode=False)
+        cli.main(args=args, prog_name="localize", standalone_mode=False)
+    except Terminated:
+        click.echo("localize: interrupted", err=True)
+        return 143
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("localize: interrupted", err=True)
+        return 130
     except LocalizeError as exc:
+        if interrupted:
+            click.echo("localize: interrupted", err=True)
+            return 130
         click.echo(f"localize: error: {exc}", err=True)
         return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("localize: interrupted", err=True)
-        return 130
-    except KeyboardInterrupt:
-        click.echo("localize: interrupted", err=True)
-        return 130
-    except click.ClickException as exc:
-        exc.show()
+    except click.ClickException as exc:  # one line like every other error; --help shows the usage
+        click.echo(f"localize: error: {exc.format_message()}", err=True)
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except OSError as exc:
+        from localize.fsutil import WRITE_REFUSED
+
+        if exc.errno not in WRITE_REFUSED:
+            raise  # a bug: the traceback is for us
+        click.echo(f"localize: error: cannot write {exc.filename or ''}: {exc.strerror}", err=True)
+        return OutputError.exit_code
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        shutil.rmtree(temp, ignore_errors=True)
     return 0
 
 

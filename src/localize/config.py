@@ -50,7 +50,8 @@ ENV_PREFIX = "LOCALIZE_"
 SECRET_WORDS = ("key", "token", "secret", "password")
 
 
-def _coerce(name: str, raw: Any, default: Any) -> Any:
+def _coerce(name: str, raw: Any, default: Any, where: str) -> Any:
+    """``raw`` as the type of ``default``; ``where`` names its source (the file, or the variable)."""
     try:
         if isinstance(default, tuple):
             items = raw if isinstance(raw, list) else str(raw).split(",")
@@ -62,7 +63,7 @@ def _coerce(name: str, raw: Any, default: Any) -> Any:
         if isinstance(default, float):
             return float(raw)
     except (TypeError, ValueError):
-        raise ConfigError(f"setting {name!r}: cannot read {raw!r} as {type(default).__name__}") from None
+        raise ConfigError(f"{where}: setting {name!r}: cannot read {raw!r} as {type(default).__name__}") from None
     return None if raw is None else str(raw)
 
 
@@ -90,9 +91,9 @@ def load_settings(explicit: Path | None = None, environ: dict[str, str] | None =
                 raise ConfigError(f"{path}: {name!r} looks like a secret; set it in the environment instead")
             if key not in known:
                 raise ConfigError(f"{path}: unknown setting {name!r}; known: {', '.join(sorted(known))}")
-            values[key] = _coerce(key, raw, getattr(defaults, key))
+            values[key] = _coerce(key, raw, getattr(defaults, key), str(path))
     for f in dataclasses.fields(Settings):
         env_name = ENV_PREFIX + f.name.upper()
         if env_name in environ:
-            values[f.name] = _coerce(f.name, environ[env_name], getattr(defaults, f.name))
+            values[f.name] = _coerce(f.name, environ[env_name], getattr(defaults, f.name), f"${env_name}")
     return dataclasses.replace(defaults, **values)

@@ -33,6 +33,11 @@ class SilentInputError(InputError):
     """The input's audio holds no speech to localize."""
 
 
+class UnspeakableText(InputError):
+    """A line with nothing a voice can say (punctuation only, empty). The pipeline keeps such a line
+    silent and flags it; only a direct synthesis call sees this error."""
+
+
 class ModelError(LocalizeError):
     """A model is missing, incomplete or fails to load."""
 

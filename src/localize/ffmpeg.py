@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from localize.errors import InputError, ToolError
+from localize.errors import InputError, LocalizeError, OutputError, ToolError
 
 BASE_ARGS = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
 
@@ -111,12 +111,26 @@ def mp4_output_args(dst: Path, metadata: dict[str, str] | None, audio_language: 
     return [*args, "-movflags", "+faststart", "-f", "mp4", str(dst)]
 
 
+# What ffmpeg prints when the output side, not the input or ffmpeg itself, is at fault.
+_OUTPUT_FAULTS = ("No space left on device", "Disk quota exceeded", "Read-only file system", "File too large")
+
+
+def failure(what: str, stderr: str | bytes) -> LocalizeError:
+    """The error for a failed ffmpeg run: :class:`OutputError` when the disk refused its writes (full,
+    read-only), else :class:`ToolError` with ffmpeg's last line."""
+    text = stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr
+    for fault in _OUTPUT_FAULTS:
+        if fault in text:
+            return OutputError(f"cannot write while {what}: {fault.lower()}")
+    last = (text.strip().splitlines() or ["no message"])[-1]
+    return ToolError(f"ffmpeg failed while {what}: {last}")
+
+
 def run(argv: list[str], *, what: str) -> None:
-    """Run an ffmpeg/ffprobe argv; raise :class:`ToolError` naming ``what`` on failure."""
+    """Run an ffmpeg/ffprobe argv; raise :func:`failure`'s error naming ``what`` when it fails."""
     proc = subprocess.run(resolved(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
     if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-        raise ToolError(f"ffmpeg failed while {what}: {last}")
+        raise failure(what, proc.stderr)
 
 
 @dataclass(frozen=True)
@@ -135,6 +149,7 @@ class MediaInfo:
     audio_rate: int
     rotation: int
     format_name: str
+    nominal_fps: str = ""  # the stream's r_frame_rate ("30/1"): its frames' base rate, for VFR input
 
     @property
     def fps(self) -> float:
@@ -161,6 +176,9 @@ def parse_probe(data: dict) -> MediaInfo:
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     if video is None:
         raise InputError("no video stream found")
+    container = str(data.get("format", {}).get("format_name", ""))
+    if container.endswith("_pipe") or container == "image2":
+        raise InputError(f"a still image ({video.get('codec_name')}), not a video")
     rate = video.get("avg_frame_rate") or video.get("r_frame_rate") or "0/1"
     try:
         fps = Fraction(rate)
@@ -189,6 +207,7 @@ def parse_probe(data: dict) -> MediaInfo:
         audio_rate=int(audio.get("sample_rate") or 0) if audio else 0,
         rotation=_rotation(video),
         format_name=str(data.get("format", {}).get("format_name", "")),
+        nominal_fps=str(video.get("r_frame_rate") or ""),
     )
 
 
@@ -200,6 +219,41 @@ def probe(path: Path) -> MediaInfo:
         if str(exc).startswith(f"{path.name}:"):
             raise
         raise InputError(f"{path.name}: {exc}") from None
+
+
+def frame_times(path: Path) -> list[float]:
+    """Presentation times (s) of the first video stream's packets, in time order."""
+    proc = subprocess.run(resolved(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                                    "packet=pts_time", "-of", "csv=p=0", str(path)]),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+    if proc.returncode != 0:
+        raise failure(f"reading the frame times of {Path(path).name}", proc.stderr)
+    times = []
+    for line in proc.stdout.split():
+        try:
+            times.append(float(line.strip(",")))
+        except ValueError:
+            continue  # N/A
+    return sorted(times)
+
+
+def is_variable_rate(path: Path, nominal_fps: float) -> bool:
+    """Whether the frames of ``path`` are not evenly spaced at ``nominal_fps`` (a gap or a burst of
+    more than half a frame)."""
+    times = frame_times(path)
+    if len(times) < 3 or nominal_fps <= 0:
+        return False
+    frame = 1.0 / nominal_fps
+    return any(abs((b - a) - frame) > frame / 2 for a, b in zip(times, times[1:]))
+
+
+def conform_picture_argv(src: Path, dst: Path, *, fps: str, pad_even: bool) -> list[str]:
+    """The picture of ``src`` as a lossless constant-rate intermediate: frames repeated at their source
+    times to ``fps`` (a rational like ``30/1``), padded to even sizes when ``pad_even``; no audio."""
+    filters = ["pad=ceil(iw/2)*2:ceil(ih/2)*2"] if pad_even else []
+    return ffmpeg_argv("-i", str(src), "-map", "0:v:0", "-an", "-sn", "-dn", *(["-vf", ",".join(filters)] if filters else []),
+                       "-fps_mode", "cfr", "-r", fps, "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0",
+                       str(dst))
 
 
 def concat_stills_list(stills: list[tuple[Path, int]]) -> str:
@@ -456,8 +510,7 @@ def measure_loudness(src: Path) -> dict[str, float]:
     """Run :func:`ebur128_argv` on ``src`` and parse its summary."""
     proc = subprocess.run(resolved(ebur128_argv(src)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
     if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-        raise ToolError(f"ffmpeg failed while measuring loudness of {src.name}: {last}")
+        raise failure(f"measuring loudness of {src.name}", proc.stderr)
     return parse_ebur128(proc.stderr)
 
 
@@ -508,8 +561,7 @@ def close_encoder(encoder: subprocess.Popen, stderr_file, what: str) -> None:
     encoder.wait()
     if encoder.returncode != 0:
         stderr_file.seek(0)
-        last = (stderr_file.read().decode(errors="replace").strip().splitlines() or ["no message"])[-1]
-        raise ToolError(f"ffmpeg failed while {what}: {last}")
+        raise failure(what, stderr_file.read())
 
 
 def encode_audio_argv(src: Path, dst: Path, *, audio_args: list[str]) -> list[str]:

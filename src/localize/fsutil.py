@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from localize.errors import OutputError
+
+# What the system says when a folder cannot take a write: full, over quota, read-only, too big.
+WRITE_REFUSED = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
+
+def glob_escape(text: str) -> str:
+    """``text`` as a literal inside a glob pattern."""
+    import glob
+
+    return glob.escape(text)
 
 
 @contextlib.contextmanager
@@ -35,6 +46,11 @@ def atomic_path(final: Path) -> Iterator[Path]:
         if tmp.exists():
             give_usual_mode(tmp)
         os.replace(tmp, final)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno in WRITE_REFUSED:
+            raise OutputError.cannot_write(final.parent, exc) from None
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -53,6 +69,7 @@ class StagedOutputs:
         self.root = Path(root)
         self.label = label
         self.folder: Path | None = None
+        self._lock: int | None = None  # held while the folder is in use; a stale folder has none
         self._finals: dict[Path, Path] = {}  # staged -> final, in the order asked for
 
     def path(self, final: Path) -> Path:
@@ -65,7 +82,9 @@ class StagedOutputs:
         if self.folder is None:
             try:
                 self.root.mkdir(parents=True, exist_ok=True)
+                sweep_stale_staging(self.root, self.label)
                 self.folder = Path(tempfile.mkdtemp(prefix=f".{self.label}.", suffix=".part", dir=self.root))
+                self._lock = _hold_lock(self.folder)
             except OSError as exc:
                 raise OutputError.cannot_write(self.root, exc) from None
         staged = self.folder / relative
@@ -86,36 +105,78 @@ class StagedOutputs:
         Files the set replaces are kept aside until the last move, so an interrupted commit puts
         them back: the folder holds the previous set or the new one.
         """
-        moved: list[tuple[Path, Path | None]] = []  # (final, where its previous file waits)
+        written = [(staged, final) for staged, final in self._finals.items() if staged.is_file()]
+        blocked = [final for _, final in written if final.exists() and not final.is_file()]
+        if blocked:  # checked before anything moves: the previous set stays whole
+            self.discard()
+            raise OutputError(f"cannot write {blocked[0]}: something that is not a file is in the way")
+        # (final, where its previous file waits, whether the new file is in place yet)
+        moved: list[list] = []
         try:
-            for staged, final in self._finals.items():
-                if not staged.is_file():
-                    continue  # asked for, not written (an output the run did not make)
+            for staged, final in written:
                 give_usual_mode(staged)
                 final.parent.mkdir(parents=True, exist_ok=True)
                 previous = staged.with_name(f".{staged.name}.previous") if final.is_file() else None
-                moved.append((final, previous))  # first: a signal may land between any two lines
+                entry = [final, previous, False]
+                moved.append(entry)  # first: a signal may land between any two lines
                 if previous is not None:
                     os.replace(final, previous)
                 os.replace(staged, final)
+                entry[2] = True
         except BaseException as exc:
-            for final, previous in reversed(moved):  # half a set is no delivery
-                if previous is None:
+            for final, previous, placed in reversed(moved):  # half a set is no delivery
+                if placed and previous is None:
                     final.unlink(missing_ok=True)
-                elif previous.exists():
+                elif previous is not None and previous.exists():
                     os.replace(previous, final)
-                # else the previous file was never moved: it is still in place
+                # else nothing of this entry moved yet: the previous file is still in place
             if isinstance(exc, OSError):
                 raise OutputError.cannot_write(self.root, exc) from None
             raise
         finally:
             self.discard()
-        return [final for final, _ in moved]
+        return [final for final, _, _ in moved]
 
     def discard(self) -> None:
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+
+def _hold_lock(folder: Path) -> int:
+    """Lock ``folder`` (the folder itself, so nothing is added inside it) while the descriptor is open."""
+    import fcntl
+
+    fd = os.open(folder, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def sweep_stale_staging(root: Path, label: str) -> None:
+    """Remove staging folders of ``label`` that no live process holds: what a killed run left."""
+    import fcntl
+
+    for folder in Path(root).glob(f".{glob_escape(label)}.*.part"):
+        try:
+            if time.time() - folder.stat().st_mtime < 60:
+                continue  # just made: its maker may not hold the lock yet
+        except OSError:
+            continue
+        try:
+            fd = os.open(folder, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # another run is writing there
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            os.close(fd)
 
 
 @contextlib.contextmanager
@@ -128,6 +189,15 @@ def staged_outputs(root: Path, label: str = "outputs") -> Iterator[StagedOutputs
         stage.discard()
         raise
     stage.commit()
+
+
+def free_space(folder: Path) -> str:
+    """The free space of the file system holding ``folder``, for error messages ("1.2 MB")."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return "unknown space"
+    return f"{free / 1e6:.1f} MB"
 
 
 def current_umask() -> int:

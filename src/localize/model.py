@@ -72,9 +72,19 @@ class Segment:
 
 @dataclass
 class Transcript:
+    """The episode's lines in the source ``language`` (the configured one).
+
+    ``heard_language``/``language_probability``: what Whisper's language identification heard, with
+    its confidence; ``speech_ms``: how much speech it had to go on. ``language_note`` says why a
+    disagreement was not taken as a wrong-language input.
+    """
+
     language: str
     segments: list[Segment]
     language_probability: float = 1.0
+    heard_language: str = ""
+    speech_ms: int = 0
+    language_note: str = ""
 
 
 def with_speakers(segments: list[Segment], labels: list[str]) -> list[Segment]:

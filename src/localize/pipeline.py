@@ -25,6 +25,7 @@ from localize.progress import announce_stage
 from localize.qc import QcInputs, qc_path, write_qc_page
 from localize.review.runs import save_run_options
 from localize.stages.contract import Runner
+from localize.stages.cast import save as cast_save
 from localize.stages.diarize import Diarization, Speaker
 from localize.stages.export import AI_LABEL, ExportJob
 from localize.stages.hardsubs import HardsubAnalysis, HardsubOptions
@@ -166,7 +167,11 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
         "ai_label": AI_LABEL,
         "source": {"path": str(episode), "sha256": analysis.ingest.digest, "duration": media.duration_ms / 1000,
                    "width": media.width, "height": media.height, "fps": round(media.fps, 3),
-                   "audio_channels": media.audio_channels, "language": analysis.transcript.language},
+                   "audio_channels": media.audio_channels, "language": analysis.transcript.language,
+                   **({"language_note": analysis.transcript.language_note}
+                      if analysis.transcript.language_note else {}),
+                   # Variable frame rate or an odd size: the picture was conformed first (why, here).
+                   **({"conformed": analysis.ingest.conformed} if analysis.ingest.conformed else {})},
         "locale": locale.tag,
         "backends": {"separation": analysis.stems.backend, "transcription": options.transcribe.model,
                      "translation": list(options.translators), "voice": synth["backend"]},
@@ -175,7 +180,7 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
                        if r.units_made or r.units_cached else {})} for r in work.records],
         "burned_in_subtitles": {"band": dataclasses.asdict(analysis.hardsub.band) if analysis.hardsub.band else None,
                                 "events": len(analysis.hardsub.events),
-                                "removed": analysis.picture != episode},
+                                "removed": analysis.runner.artifacts["picture"].removed},
         "onscreen_text": [dataclasses.asdict(item) for item in analysis.hardsub.onscreen],
         "loudness": mixed["loudness"],
         # With --keep-nonverbal: how much of the original gasps, sobs and laughter went back into the bed.
@@ -195,6 +200,8 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
             "asr_confidence": _asr_confidence(seg),
             "borrowed_ms": [by_id[seg.id].get("borrowed_before_ms", 0), by_id[seg.id].get("borrowed_after_ms", 0)],
             "energy_db": prosody.get(seg.id, {}).get("energy_db"), "gain_db": prosody.get(seg.id, {}).get("gain_db"),
+            # A line no voice can say (punctuation only) stays silent; the reason says why.
+            **({"unvoiced": by_id[seg.id]["unvoiced"]} if by_id[seg.id].get("unvoiced") else {}),
         } for seg, tr in zip(segments, translations)],
         "outputs": {name: str(p) for name, p in outputs.items()},
         "work_dir": str(work.root),
@@ -258,9 +265,11 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
             if options.lipsync_checkpoint is None:  # the picture is known now: x264 runs while Python voices
                 delivery.start_picture()
 
+        cast_updates: list = []
         try:
             market = runner.run(MARKET, locale=locale, after={"subtitles": subtitles_ready},
-                                runtime={"delivery": delivery, "cast_file": cast_file_for(episode, work, options)})
+                                runtime={"delivery": delivery, "cast_file": cast_file_for(episode, work, options),
+                                         "cast_updates": cast_updates})
         finally:
             delivery.close()
         if options.keep_stems:
@@ -272,7 +281,42 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
         write_qc_page(staged["qc"], QcInputs(report=report, mix=work.path(market["mix"]["mix"]),
                                              target_lufs=options.mix.target_lufs, source=episode,
                                              picture=analysis.picture, hardsub=analysis.hardsub))
+    for path, cast in cast_updates:  # the market is delivered: its casting joins the series cast
+        cast_save(cast, path)
     return outputs["report"]
+
+
+def check_options(options: PipelineOptions) -> None:
+    """Refuse a bad option or settings file before any stage runs: every backend name is known,
+    every file an option names exists, and the glossary parses."""
+    from localize.errors import ConfigError, UsageError
+    from localize.stages.hardsubs.remove import MODES
+    from localize.stages.separate.registry import SEPARATORS
+    from localize.stages.synthesize import VOICES
+    from localize.stages.transcribe import TRANSCRIBERS
+    from localize.stages.translate import TRANSLATORS, load_glossary
+
+    for registry, names, option in ((SEPARATORS, [options.separator], "--separator"),
+                                    (TRANSCRIBERS, [options.transcribe.model], "transcription_model"),
+                                    (TRANSLATORS, list(options.translators), "--translator"),
+                                    (VOICES, [options.voice_backend], "--voice")):
+        for name in names:
+            if name not in registry.names():
+                raise UsageError(f"{option}: unknown {registry.kind} backend {name!r}; "
+                                 f"choose one of: {', '.join(registry.names())}")
+    from faster_whisper.tokenizer import _LANGUAGE_CODES as WHISPER_LANGUAGES
+
+    if options.transcribe.language not in WHISPER_LANGUAGES:
+        raise UsageError(f"--from: Whisper knows no language {options.transcribe.language!r} "
+                         f"(use a code such as zh, yue, en, ja)")
+    if options.hardsubs.removal not in MODES:
+        raise UsageError(f"unknown subtitle removal mode {options.hardsubs.removal!r}; choose one of: "
+                         f"{', '.join(MODES)}")
+    for path, option in ((options.bed_file, "--bed"), (options.separator_model, "--separator-model"),
+                         (options.voice_model, "--voice-model"), (options.lipsync_checkpoint, "--lipsync-checkpoint")):
+        if path is not None and not Path(path).exists():
+            raise ConfigError(f"{option}: {path} not found")
+    load_glossary(options.glossary)
 
 
 def work_dir_for(episode: Path, digest: str, out_dir: Path, options: PipelineOptions) -> WorkDir:
@@ -288,7 +332,9 @@ def localize_episode(episode: Path, locales: list[str], out_dir: Path,
     :func:`output_paths` and are written atomically.
     """
     episode = Path(episode)
-    targets = [get_locale(tag) for tag in locales]
+    # One market once, however often it was asked for.
+    targets = list({locale.tag: locale for locale in (get_locale(tag) for tag in locales)}.values())
+    check_options(options)
     check_readable(episode)
     out_dir = Path(out_dir)
     try:
@@ -298,7 +344,11 @@ def localize_episode(episode: Path, locales: list[str], out_dir: Path,
     ensure_writable(out_dir)
     digest = file_digest(episode)
     work = work_dir_for(episode, digest, out_dir, options)
-    analysis = analyse(episode, options, work, digest)
+    try:
+        analysis = analyse(episode, options, work, digest)
+    except BaseException:
+        work.discard_if_unused()
+        raise
     analysis_records = list(work.records)
     reports = []
     for locale in targets:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from localize import ffmpeg
-from localize.errors import InputError, ToolError
+from localize.errors import InputError
 from localize.fsutil import atomic_path
 
 # (chroma subsampling shift x, shift y) of the 8-bit planar formats kept as they are.
@@ -133,8 +133,7 @@ class FrameDecoder:
         self.proc.wait()
         if check and self.proc.returncode != 0:
             self._stderr.seek(0)
-            last = (self._stderr.read().decode(errors="replace").strip().splitlines() or ["no message"])[-1]
-            raise ToolError(f"ffmpeg failed while decoding the video for {self.purpose}: {last}")
+            raise ffmpeg.failure(f"decoding the video for {self.purpose}", self._stderr.read())
         self._stderr.close()
 
 

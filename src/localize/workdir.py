@@ -63,5 +63,18 @@ class WorkDir:
         """The stored data of ``stage`` if it was made with ``key``, else ``None``."""
         return self.load_file(self.artifact(stage), key)
 
+    def discard_if_unused(self) -> None:
+        """Remove the folder (and an emptied parent) when no stage finished in it: a run that failed
+        before its first artifact leaves nothing behind."""
+        import shutil
+
+        if not self.root.is_dir() or any(self.root.glob("*.json")):
+            return
+        shutil.rmtree(self.root, ignore_errors=True)
+        try:
+            self.root.parent.rmdir()  # only when empty
+        except OSError:
+            pass
+
     def save(self, stage: str, key: str, data: Any) -> None:
         write_json_atomic(self.artifact(stage), {"stage": stage, "key": key, "data": data})

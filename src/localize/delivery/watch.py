@@ -146,6 +146,7 @@ class Watcher:
         self._stop = False
         self._in_job = False
         self._unsettled = False
+        self._said_empty: set[str] = set()  # 0-byte files already reported
 
     # --- signals -------------------------------------------------------------------------------
 
@@ -228,7 +229,12 @@ class Watcher:
                 continue
             present.add(entry.name)
             if stat.st_size == 0:
-                continue  # a placeholder: it becomes a candidate once something is written to it
+                # A placeholder: it becomes a candidate once something is written to it.
+                if entry.name not in self._said_empty:
+                    self._said_empty.add(entry.name)
+                    self.log(f"{entry.name}: empty (0 bytes); waiting for its content")
+                continue
+            self._said_empty.discard(entry.name)
             if not self.tracker.observe(entry.name, stat.st_size, stat.st_mtime_ns, now):
                 unsettled = True
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from localize.errors import ConfigError, ToolError
+from localize.errors import ToolError, UnspeakableText
 from localize.locales import get_locale
 from localize.stages.synthesize import Voice, backend_for
 from localize.stages.synthesize import phonemes as ph
@@ -51,7 +51,7 @@ def test_argv_carries_variant_and_pitch():
 
 
 def test_empty_text_is_an_error():
-    with pytest.raises(ConfigError, match="empty"):
+    with pytest.raises(UnspeakableText, match="empty"):
         EspeakBackend().synthesize("  \n", Voice("espeak", "m3", "male"), get_locale("id-ID"))
 
 

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from localize.errors import ConfigError
+from localize.errors import ConfigError, UnspeakableText
 from localize.locales import get_locale
 from localize.stages.synthesize import Speech, Voice, kokoro
 from localize.stages.synthesize.kokoro import CAST, RATE, KokoroBackend
@@ -153,7 +153,7 @@ def test_long_text_is_chunked(backend, spoken, monkeypatch):
 def test_errors(backend):
     with pytest.raises(ConfigError, match="empty"):
         backend.synthesize("   ", CAST[0], EN)
-    with pytest.raises(ConfigError, match="nothing pronounceable"):
+    with pytest.raises(UnspeakableText, match="nothing pronounceable"):
         backend.synthesize("...!? 🙂", CAST[0], EN)
     with pytest.raises(ConfigError, match="Kokoro does not cover th-TH"):
         backend.synthesize("สวัสดี", CAST[0], get_locale("th-TH"))

@@ -378,11 +378,15 @@ class EpisodeCast:
     characters: dict[str, str]
     voices: dict[str, "object"]
     profiles: dict[str, ActorProfile | None] = field(default_factory=dict)
+    cast: Cast | None = None  # the whole series cast as updated for this episode
 
 
 def cast_episode(path: Path, series: str, episode: str, speakers: list[Speaker], backend,
-                 audio: SpeakerAudio | None = None) -> EpisodeCast:
+                 audio: SpeakerAudio | None = None, *, save_now: bool = True) -> EpisodeCast:
     """Load the series cast, match this episode's speakers, cast voices on ``backend``, save, return.
+
+    With ``save_now=False`` the updated cast is returned unsaved (``EpisodeCast.cast``), for a
+    caller that saves it only once the episode's outputs are delivered.
 
     With ``audio``, characters without an actor profile get one measured from their lines here,
     and new characters are cast by :func:`similarity_scorer`; without it, by pitch alone.
@@ -401,10 +405,12 @@ def cast_episode(path: Path, series: str, episode: str, speakers: list[Speaker],
     needs_voice = any(backend.name not in c.voices for c in cast.characters)
     scorer = similarity_scorer(backend) if audio is not None and needs_voice else None
     by_name = voices_for(cast, backend, scorer)
-    save(cast, path)
+    if save_now:
+        save(cast, path)
     return EpisodeCast(path=Path(path), characters=characters,
                        voices={sid: by_name[name] for sid, name in characters.items()},
-                       profiles={sid: cast.character(name).profile for sid, name in characters.items()})
+                       profiles={sid: cast.character(name).profile for sid, name in characters.items()},
+                       cast=cast)
 
 
 # -- who speaks where -----------------------------------------------------------------------
@@ -431,6 +437,8 @@ def who_speaks_where(cast: Cast, out_dirs: list[Path]) -> dict[str, list[Role]]:
     transcript (``<out>/.localize-work/<episode>-<digest>/``) and voices from the market reports
     (``<out>/<episode>.<market>.json``)."""
     import json
+
+    from localize.fsutil import glob_escape
 
     roles: dict[str, list[Role]] = {}
     for character in cast.characters:
@@ -463,8 +471,3 @@ def who_speaks_where(cast: Cast, out_dirs: list[Path]) -> dict[str, list[Role]]:
             roles.setdefault(character.name, []).append(role)
     return roles
 
-
-def glob_escape(text: str) -> str:
-    import glob
-
-    return glob.escape(text)

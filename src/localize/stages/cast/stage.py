@@ -29,7 +29,11 @@ class EpisodeVoices:
 
 
 def cast_file(ctx: StageContext) -> Path:
-    """The series cast file this run uses (chosen by the caller: beside the series or in the output folder)."""
+    """The series cast file this run uses (chosen by the caller: beside the series or in the output folder).
+
+    The caller also gives ``runtime["cast_updates"]``, a list the stage appends ``(path, cast)`` to;
+    it saves them once the market's outputs are in place.
+    """
     return Path(ctx.runtime["cast_file"])
 
 
@@ -49,8 +53,10 @@ def _run(ctx: StageContext) -> EpisodeVoices:
             segments = with_speakers(ctx.inputs["transcript"].segments, ctx.inputs["speakers"].labels)
             audio = cast_module.speaker_audio(ctx.work.path(stems.dialogue), segments)
         episode = ctx.episode
+        # Saved by the caller once the market is delivered: a failed run leaves the cast file as it was.
         cast = cast_module.cast_episode(cast_file(ctx), cast_module.series_of(episode), episode.stem,
-                                        ctx.inputs["speakers"].speakers, backend, audio)
+                                        ctx.inputs["speakers"].speakers, backend, audio, save_now=False)
+        ctx.runtime["cast_updates"].append((cast.path, cast.cast))
     finally:
         backend.close()
     return EpisodeVoices(cast_file=str(cast.path), characters=dict(cast.characters), voices=dict(cast.voices),
@@ -60,5 +66,5 @@ def _run(ctx: StageContext) -> EpisodeVoices:
 
 STAGE = Stage(name="cast", version=VERSION, gives="cast", needs=("speakers", "transcript", "stems"),
               settings=VOICE_SETTINGS, per_market=True, output=EpisodeVoices, run=_run, external=_external,
-              keyed_by_output=True,
+              keyed_by_output=True, files=lambda data: (data["cast_file"],),
               summary="match speakers to the series' characters; give new characters a voice like their actor's")

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from localize import ffmpeg
 from localize.errors import OutputError
 from localize.fsutil import digest_of, file_digest, give_usual_mode, write_json_atomic, write_text_atomic
-from localize.stages.export.hls_layout import PLAYLIST, audio_dir, rendition_playlists, subs_dir, video_dir  # noqa: F401
+from localize.stages.export.hls_layout import PLAYLIST, audio_dir, subs_dir, video_dir
 
 if TYPE_CHECKING:
     from localize.locales import Locale

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from localize import ffmpeg
-from localize.errors import InputError, ModelError, ToolError
+from localize.errors import InputError, ModelError
 from localize.metrics import edit_distance, has_han
 
 Box = list[int]  # x1, y1, x2, y2 in the full frame's pixels, end exclusive
@@ -232,8 +232,7 @@ def read_frames(video: Path, *, out_size: tuple[int, int], channels: int = 3,
             proc.wait()
         if proc.returncode != 0:
             stderr.seek(0)
-            last = (stderr.read().decode(errors="replace").strip().splitlines() or ["no message"])[-1]
-            raise ToolError(f"ffmpeg failed while {what}: {last}")
+            raise ffmpeg.failure(what, stderr.read())
 
 
 def even(value: float) -> int:

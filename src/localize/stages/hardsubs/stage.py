@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from localize.errors import InputError
+from localize.metrics import has_han
 from localize.model import Transcript
 from localize.stages.contract import Stage, StageContext
 from localize.stages.hardsubs import VERSION, HardsubAnalysis, analyse_hardsubs, fuse, remove_hardsubs
@@ -22,18 +24,41 @@ class Picture:
 
 
 def _read(ctx: StageContext) -> HardsubAnalysis:
-    return analyse_hardsubs(ctx.episode, ctx.inputs["media"].media.duration_ms, ctx.settings.hardsubs)
+    media = ctx.inputs["media"]
+    return analyse_hardsubs(media.picture_path, media.media.duration_ms, ctx.settings.hardsubs)
 
 
 def _remove(ctx: StageContext) -> Picture:
-    clean = remove_hardsubs(ctx.episode, ctx.inputs["hardsub"], ctx.work.path(CLEAN_PICTURE), ctx.settings.hardsubs)
-    return Picture(video=str(clean), removed=True) if clean is not None else \
-        Picture(video=str(ctx.episode), removed=False)
+    picture = ctx.inputs["media"].picture_path
+    clean = remove_hardsubs(picture, ctx.inputs["hardsub"], ctx.work.path(CLEAN_PICTURE), ctx.settings.hardsubs)
+    return Picture(video=str(clean), removed=True) if clean is not None else Picture(video=str(picture), removed=False)
+
+
+def language_verdict(asr: Transcript, events: list, options, episode_name: str) -> str:
+    """Refuse an episode spoken in another language only on clear evidence; else a note (or "").
+
+    Whisper's language identification on a few seconds of speech is no evidence (a 6 s Chinese cut
+    was heard as Thai at 0.82), and burned-in text in the source language outweighs it.
+    """
+    heard, expected = asr.heard_language, asr.language
+    if not heard or heard == expected:
+        return ""
+    claim = f"Whisper heard {heard} (confidence {asr.language_probability:.2f}) over {asr.speech_ms / 1000:.1f} s of speech"
+    if expected == "zh" and any(has_han(event.text) for event in events):
+        return f"{claim}, but the burned-in subtitles are Chinese; kept {expected}"
+    if asr.language_probability < options.wrong_language_confidence:
+        return f"{claim}: not sure enough; kept {expected}"
+    if asr.speech_ms < options.wrong_language_min_speech_ms:
+        return f"{claim}: too little speech to refuse the file; kept {expected}"
+    raise InputError(f"{episode_name}: expected {expected} speech but heard {heard} "
+                     f"(confidence {asr.language_probability:.2f}); if it is {heard}, pass --from {heard}")
 
 
 def _fuse(ctx: StageContext) -> Transcript:
     asr: Transcript = ctx.inputs["asr"]
     events = ctx.inputs["hardsub"].events
+    note = language_verdict(asr, events, ctx.settings.transcribe, ctx.episode.name)
+    asr = dataclasses.replace(asr, language_note=note)
     if not events:
         return asr
     segments = fuse(asr.segments, events)
@@ -42,11 +67,12 @@ def _fuse(ctx: StageContext) -> Transcript:
     return dataclasses.replace(asr, segments=segments)
 
 
-HARDSUBS = Stage(name="hardsubs", version=VERSION, gives="hardsub", needs=("source", "media"), settings=("hardsubs",),
+HARDSUBS = Stage(name="hardsubs", version=VERSION, gives="hardsub", needs=("media",), settings=("hardsubs",),
                  output=HardsubAnalysis, run=_read, summary="find the burned-in subtitle band and read it (OCR)")
-UNSUBTITLE = Stage(name="unsubtitle", version=VERSION, gives="picture", needs=("source", "hardsub"),
+UNSUBTITLE = Stage(name="unsubtitle", version=VERSION, gives="picture", needs=("media", "hardsub"),
                    settings=("hardsubs",), output=Picture, run=_remove,
                    files=lambda data: (data["video"],),
                    summary="remove the burned-in text from the picture (inpaint, blur or box)")
-FUSE = Stage(name="fuse", version=VERSION, gives="transcript", needs=("asr", "hardsub"), output=Transcript, run=_fuse,
+FUSE = Stage(name="fuse", version="2", gives="transcript", needs=("asr", "hardsub"), settings=("transcribe",),
+             output=Transcript, run=_fuse,
              summary="the burned-in text with the ASR timing: the script each line really says")

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from localize import ffmpeg
 from localize.audio import read_wav
-from localize.errors import InputError, NoAudioError, SilentInputError
+from localize.errors import InputError, NoAudioError, SilentInputError, ToolError
 from localize.ffmpeg import MediaInfo
+from localize.fsutil import atomic_path
 from localize.workdir import WorkDir
 
-VERSION = "1"
+VERSION = "2"
 ANALYSIS_RATE = 16000
 MIX_RATE = 48000
 # A decoded track shorter than this share of the container's duration means a cut-off file.
@@ -31,6 +34,14 @@ class IngestResult:
     audio_analysis: str
     audio_mix: str
     mix_channels: int
+    # The picture every later stage reads: the source itself, or a conformed copy in the work dir
+    # (``conformed`` says why: variable frame rate, odd size); ``media`` then describes that copy.
+    picture: str = ""
+    conformed: list[str] = field(default_factory=list)
+
+    @property
+    def picture_path(self) -> Path:
+        return Path(self.picture or self.source)
 
 
 def check_readable(path: Path) -> None:
@@ -41,6 +52,8 @@ def check_readable(path: Path) -> None:
         raise InputError(f"{path}: not a file")
     if path.stat().st_size == 0:
         raise InputError(f"{path.name}: file is empty")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: permission denied (cannot read it)")
 
 
 def ingest(path: Path, digest: str, work: WorkDir) -> IngestResult:
@@ -56,7 +69,7 @@ def ingest(path: Path, digest: str, work: WorkDir) -> IngestResult:
     for target, rate, chans in ((analysis, ANALYSIS_RATE, 1), (mix, MIX_RATE, channels)):
         try:
             ffmpeg.run(ffmpeg.extract_audio_argv(path, target, rate=rate, channels=chans), what="decoding the audio")
-        except Exception as exc:  # ffmpeg's own message says what broke (truncated, corrupt)
+        except ToolError as exc:  # ffmpeg's own message says what broke (truncated, corrupt); a full disk passes
             raise InputError(f"{path.name}: audio cannot be decoded ({exc})") from None
     samples, rate = read_wav(analysis)
     decoded_ms = int(1000 * len(samples) / rate)
@@ -65,6 +78,41 @@ def ingest(path: Path, digest: str, work: WorkDir) -> IngestResult:
                          "(truncated or corrupt file)")
     if samples.size == 0 or float(np.max(np.abs(samples))) < SILENCE_PEAK:
         raise SilentInputError(f"{path.name}: the audio track is silent; nothing to dub")
+    picture, conformed = conform_picture(path, media, work)
+    if conformed:
+        shape = ffmpeg.probe(picture)
+        media = dataclasses.replace(media, width=shape.width, height=shape.height, fps_num=shape.fps_num,
+                                    fps_den=shape.fps_den, rotation=shape.rotation, nominal_fps=shape.nominal_fps)
     return IngestResult(source=str(path), digest=digest, media=media, audio_analysis=analysis.name,
-                        audio_mix=mix.name, mix_channels=channels)
+                        audio_mix=mix.name, mix_channels=channels, picture=str(picture), conformed=conformed)
+
+
+def conform_picture(path: Path, media: MediaInfo, work: WorkDir) -> tuple[Path, list[str]]:
+    """A constant-rate, even-sized lossless copy of the picture when the source is neither, else the source.
+
+    Variable frame rate: every later step (subtitle removal, lip-sync, the encode) works frame by
+    frame at one rate, which would spread the frames evenly and drift the picture from the sound,
+    so frames are repeated at their source times instead. Odd sizes: 4:2:0 video needs even ones,
+    so one black row or column is added.
+    """
+    from fractions import Fraction
+
+    reasons = []
+    nominal = media.nominal_fps or f"{media.fps_num}/{media.fps_den}"
+    try:
+        nominal_rate = float(Fraction(nominal))
+    except (ValueError, ZeroDivisionError):
+        nominal_rate, nominal = media.fps, f"{media.fps_num}/{media.fps_den}"
+    if ffmpeg.is_variable_rate(path, nominal_rate):
+        reasons.append(f"variable frame rate: frames repeated at their source times to a constant {nominal} fps")
+    odd = media.width % 2 or media.height % 2
+    if odd:
+        reasons.append(f"odd size {media.width}x{media.height}: padded by one black row/column to an even size")
+    if not reasons:
+        return path, []
+    target = work.path("picture.conformed.mkv")
+    with atomic_path(target) as tmp:
+        ffmpeg.run(ffmpeg.conform_picture_argv(path, tmp, fps=nominal, pad_even=bool(odd)),
+                   what=f"making a constant-rate copy of {path.name}")
+    return target, reasons
 

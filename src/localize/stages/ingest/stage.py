@@ -22,5 +22,6 @@ def _run(ctx: StageContext) -> IngestResult:
 
 
 STAGE = Stage(name="ingest", version=VERSION, gives="media", needs=("source",), output=IngestResult, run=_run,
-              files=lambda data: (data["audio_analysis"], data["audio_mix"]),
-              summary="probe and validate the episode; extract 16 kHz mono and 48 kHz audio")
+              files=lambda data: (data["audio_analysis"], data["audio_mix"],
+                                  *([data["picture"]] if data.get("conformed") else [])),
+              summary="probe and validate the episode; extract 16 kHz mono and 48 kHz audio; conform a VFR or odd-sized picture")

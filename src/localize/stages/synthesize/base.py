@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from localize.errors import ConfigError
+from localize.errors import ConfigError, UnspeakableText
 from localize.locales import Locale
 from localize.registry import Registry
 
@@ -80,7 +80,7 @@ def check_text(text: str) -> str:
     """Collapse whitespace; empty text is a :class:`ConfigError` (silence would hide a bug upstream)."""
     cleaned = " ".join(text.split())
     if not cleaned:
-        raise ConfigError("cannot synthesise an empty line; the segment has no translated text")
+        raise UnspeakableText("cannot synthesise an empty line; the segment has no translated text")
     return cleaned
 
 

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from localize.errors import ConfigError, ToolError
+from localize.errors import ConfigError, ToolError, UnspeakableText
 from localize.locales import Locale
 from localize.stages.synthesize.base import VOICES, Speech, Voice, VoiceBackend, check_speed, check_text, trim_silence
 from localize.stages.synthesize.phonemes import espeak_binary, speakable
@@ -82,5 +82,5 @@ class EspeakBackend(VoiceBackend):
         samples, rate = sf.read(io.BytesIO(proc.stdout), dtype="float32", always_2d=False)
         samples = trim_silence(np.asarray(samples, dtype=np.float32).reshape(-1), int(rate))
         if samples.size == 0:
-            raise ConfigError(f"espeak-ng produced no sound for {text!r} in {locale.tag}")
+            raise UnspeakableText(f"espeak-ng produced no sound for {text!r} in {locale.tag}")
         return Speech(samples, int(rate))

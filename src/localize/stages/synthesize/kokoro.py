@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from localize.errors import ConfigError, ModelError
+from localize.errors import ConfigError, ModelError, UnspeakableText
 from localize.locales import Locale
 from localize.stages.synthesize.base import VOICES, Speech, Voice, VoiceBackend, check_speed, check_text, join_speech, trim_silence
 from localize.stages.synthesize.fit import pitch_shift
@@ -146,7 +146,7 @@ class KokoroBackend(VoiceBackend):
             raise ConfigError(f"Kokoro does not cover {locale.tag}; use the espeak backend")
         phonemes = phonemize(check_text(text), locale.kokoro_espeak)
         if not phonemes.strip(_SILENT):
-            raise ConfigError(f"nothing pronounceable in {text!r} for {locale.tag}")
+            raise UnspeakableText(f"nothing pronounceable in {text!r} for {locale.tag}")
         return phonemes
 
     def synthesize(self, text: str, voice: Voice, locale: Locale, speed: float = 1.0) -> Speech:
@@ -168,7 +168,7 @@ class KokoroBackend(VoiceBackend):
             if part.size:
                 parts.append(part)
         if not parts:
-            raise ConfigError(f"nothing pronounceable in {text!r} for {locale.tag}")
+            raise UnspeakableText(f"nothing pronounceable in {text!r} for {locale.tag}")
         samples = join_speech(parts, RATE, int(CHUNK_PAUSE_MS / speed))
         if voice.pitch:
             samples = pitch_shift(samples, RATE, voice.pitch)

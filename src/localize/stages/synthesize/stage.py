@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from localize.audio import write_wav
-from localize.errors import ConfigError
+from localize.errors import ConfigError, UnspeakableText
 from localize.model import with_speakers
 from localize.stages.contract import Stage, StageContext, fingerprint
 
 VERSION = "6"
 VOICE_SETTINGS = ("voice_backend", "voice_model", "voice_match")
+SILENT_RATE = 24000  # the clip of a line that cannot be voiced: one silent sample
 
 
 def open_voice_backend(locale, settings):
@@ -99,11 +100,19 @@ def _run(ctx: StageContext) -> dict:
                       "actor": actors.get(segment.speaker)}
 
             def make(key: str) -> dict:
-                fitted = tts.fit_to_slot(backend.get(), texts[index], voice, locale, slot,
-                                         pace=tts.SpeakingPace(locale.chars_per_second))
+                clip = clip_dir / f"{key[:20]}.wav"
+                try:
+                    if not any(ch.isalnum() for ch in texts[index]):  # punctuation only, or nothing
+                        raise UnspeakableText(f"nothing to say in {texts[index]!r}")
+                    fitted = tts.fit_to_slot(backend.get(), texts[index], voice, locale, slot,
+                                             pace=tts.SpeakingPace(locale.chars_per_second))
+                except UnspeakableText as exc:  # kept silent and flagged: one line never sinks the episode
+                    write_wav(clip, np.zeros(1, dtype=np.float32), SILENT_RATE)
+                    return {"clip": str(clip.relative_to(work.root)), "start_ms": slot.start_ms,
+                            "borrowed_before_ms": 0, "borrowed_after_ms": 0, "duration_ms": 0, "speed": 1.0,
+                            "stretch": 1.0, "fits": True, "unvoiced": str(exc)}
                 if profile:  # toward the actor; same length
                     fitted.speech = match_voice(fitted.speech, ActorProfile.from_dict(profile))
-                clip = clip_dir / f"{key[:20]}.wav"
                 write_wav(clip, fitted.speech.samples, fitted.speech.rate)
                 return {"clip": str(clip.relative_to(work.root)), "start_ms": fitted.start_ms,
                         "borrowed_before_ms": fitted.borrowed_before_ms, "borrowed_after_ms": fitted.borrowed_after_ms,

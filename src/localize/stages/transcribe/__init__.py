@@ -6,12 +6,12 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from localize.errors import InputError, ModelError, SilentInputError
+from localize.errors import ModelError, SilentInputError
 from localize.model import Segment, Transcript, Word
 from localize.progress import progress
 from localize.registry import Registry
 
-VERSION = "2"
+VERSION = "3"
 # A pause this long inside a Whisper segment starts a new line (often a new speaker).
 SPLIT_GAP_MS = 450
 # Biases Whisper toward simplified characters and punctuation.
@@ -26,8 +26,10 @@ class TranscribeOptions:
     language: str = "zh"
     beam_size: int = 5
     vad: bool = True
-    # Refuse the input when Whisper is at least this sure it hears another language.
+    # Refuse the input when Whisper is at least this sure it hears another language, over at least
+    # this much speech, and the burned-in text does not say otherwise (hardsubs.stage.language_verdict).
     wrong_language_confidence: float = 0.8
+    wrong_language_min_speech_ms: int = 20_000
 
 
 class Transcriber:
@@ -130,7 +132,8 @@ class FasterWhisper(Transcriber):
         from faster_whisper.audio import decode_audio
 
         samples = decode_audio(str(audio), sampling_rate=16000)
-        language, probability = self._check_language(model, samples, audio.name, options)
+        heard, probability = model.detect_language(samples, vad_filter=True)[:2]
+        language = options.language
         chunks = speech_chunks(samples)
         prompt = ZH_PROMPT if language == "zh" else None
         segments = self._decode(model, samples, language, options, prompt, chunks, duration_ms)
@@ -142,7 +145,8 @@ class FasterWhisper(Transcriber):
             segment.id = index
         if not segments:
             raise SilentInputError(f"{audio.name}: no speech found; nothing to dub")
-        return Transcript(language=language, segments=segments, language_probability=probability)
+        return Transcript(language=language, segments=segments, language_probability=float(probability),
+                          heard_language=heard, speech_ms=sum(end - start for start, end in chunks))
 
     @staticmethod
     def _decode(model, samples, language: str, options: TranscribeOptions, prompt: str | None,
@@ -161,15 +165,6 @@ class FasterWhisper(Transcriber):
                 segments.extend(s for s in split_on_pauses(segment, chunks) if s.source_text)
                 bar.update(max(0, int(raw.end) - bar.n))
         return segments
-
-    @staticmethod
-    def _check_language(model, samples, name: str, options: TranscribeOptions) -> tuple[str, float]:
-        """Detect the spoken language and refuse clearly-other-language episodes."""
-        language, probability, _all = model.detect_language(samples, vad_filter=True)
-        if language != options.language and probability >= options.wrong_language_confidence:
-            raise InputError(f"{name}: expected {options.language} speech but heard {language} "
-                             f"(confidence {probability:.2f}); set the source language")
-        return options.language, float(probability if language == options.language else 1.0 - probability)
 
     def close(self) -> None:
         _whisper.cache_clear()

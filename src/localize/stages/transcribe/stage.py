@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from localize.errors import SilentInputError
 from localize.model import Transcript
 from localize.stages.contract import Stage, StageContext
 from localize.stages.transcribe import TRANSCRIBERS, VERSION
@@ -13,6 +14,8 @@ def _run(ctx: StageContext) -> Transcript:
     try:
         return transcriber.transcribe(ctx.work.path(ctx.inputs["stems"].dialogue), options,
                                       ctx.inputs["media"].media.duration_ms)
+    except SilentInputError:  # said of the input, not of the work file the stage read
+        raise SilentInputError(f"{ctx.episode.name}: no speech found; nothing to dub") from None
     finally:
         transcriber.close()
 

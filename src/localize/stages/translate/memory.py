@@ -126,12 +126,7 @@ def import_edits(edited: Path, memory: TranslationMemory, locale: str, sources: 
 
 
 def _srt_texts(path: Path) -> list[str]:
-    import pysubs2
-
+    from localize.stages.translate.subfile import load_subtitles
     from localize.stages.translate.validate import join_lines
 
-    try:
-        subs = pysubs2.load(str(path), encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pysubs2.exceptions.Pysubs2Error, ValueError) as exc:
-        raise InputError(f"cannot read subtitles {path}: {exc}") from None
-    return [join_lines(event.plaintext.split("\n")) for event in subs.events]
+    return [join_lines(event.plaintext.split("\n")) for event in load_subtitles(path).events]

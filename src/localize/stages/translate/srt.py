@@ -29,17 +29,14 @@ def translate_srt(src: Path, dst: Path, locale: Locale, glossary: Glossary,
     ``dst`` is written atomically and ``src`` is never touched. With ``memory``,
     remembered lines are reused and new clean ones added (the caller saves it).
     """
-    import pysubs2
+    from localize.stages.translate.subfile import load_subtitles
 
     src, dst = Path(src), Path(dst)
     if not src.is_file():
         raise InputError(f"subtitle file not found: {src}")
     if dst.exists() and dst.resolve() == src.resolve():
         raise UsageError(f"output {dst} would overwrite the input subtitles")
-    try:
-        subs = pysubs2.load(str(src), encoding="utf-8-sig")
-    except (UnicodeDecodeError, pysubs2.exceptions.Pysubs2Error, ValueError) as exc:
-        raise InputError(f"cannot read subtitles {src}: {exc}") from None
+    subs = load_subtitles(src)
     events = list(subs.events)
     sources = [join_lines(event.plaintext.split("\n")) for event in events]
     # Events are in file order; the budget's "next line" needs time order.
