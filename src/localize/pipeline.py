@@ -204,7 +204,7 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
             **({"unvoiced": by_id[seg.id]["unvoiced"]} if by_id[seg.id].get("unvoiced") else {}),
         } for seg, tr in zip(segments, translations)],
         "outputs": {name: str(p) for name, p in outputs.items()},
-        "work_dir": str(work.root),
+        "work_dir": str(work.root.resolve()),
         "cast_file": synth.get("cast"),
     }
     write_json_atomic(path, report)
