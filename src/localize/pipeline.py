@@ -205,7 +205,7 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
         } for seg, tr in zip(segments, translations)],
         "outputs": {name: str(p) for name, p in outputs.items()},
         "work_dir": str(work.root.resolve()),
-        "cast_file": synth.get("cast"),
+        "cast_file": str(Path(synth["cast"]).resolve()) if synth.get("cast") else None,
     }
     write_json_atomic(path, report)
     return report
