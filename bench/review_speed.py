@@ -66,11 +66,12 @@ def main() -> None:
     parser.add_argument("--locale", default="en-US")
     parser.add_argument("--line", type=int, default=1, help="Index of the line to edit.")
     parser.add_argument("--scratch", type=Path, default=Path("build/bench-review"))
+    parser.add_argument("--line-only", action="store_true", help="Measure the one-line render alone.")
     args = parser.parse_args()
-    full = full_market_render(args.episode, args.out, args.locale, args.scratch)
+    full = None if args.line_only else full_market_render(args.episode, args.out, args.locale, args.scratch)
     one = one_line_render(args.episode, args.out, args.locale, args.line)
     print(json.dumps({"full_market_render": full, "one_line_render": one,
-                      "ratio": round(one["seconds"] / full["seconds"], 3)}, indent=1))
+                      "ratio": round(one["seconds"] / full["seconds"], 3) if full else None}, indent=1))
 
 
 if __name__ == "__main__":
