@@ -4,11 +4,12 @@ For each (backend, language) pair the lines of ``bench/data/market_lines.tsv`` (
 first lines of tests/data/translation_eval.zh-en.tsv's references; Thai, Arabic, Vietnamese,
 Indonesian, Spanish, Portuguese: translations of the same lines written for this bench) are spoken
 at speed 1.0 by one male and one female voice. Reported per pair: DNSMOS overall / signal / P.808
-(speechmos's ONNX models, :mod:`localize.stages.synthesize.dnsmos`), and characters per second
-(``len()`` of the line over the trimmed clip, the slower voice's rate, as Locale.chars_per_second is
-defined). English Kokoro lines are also scored after voice matching (``match_voice``) toward an
-"actor" profile measured from the espeak-ng voice of the other gender's lines, the change the
-pipeline makes to every line.
+(speechmos's ONNX models, :mod:`localize.stages.synthesize.dnsmos`, one 9 s window of each line
+repeated, as the pipeline's naturalness stage scores a line), and characters per second
+(:func:`localize.locales.speech_length` of the line over the trimmed clip, the slower voice's rate,
+as Locale.chars_per_second is defined and the translation budgets count). English lines (Kokoro
+and espeak-ng) are also scored after voice matching (``match_voice``, the change the pipeline makes
+to every line) toward stand-in "actors": espeak-ng's m1 and f2 reading the same lines.
 
     PYTHONPATH=src python bench/naturalness.py [--json out.json] [--limit N]
 """
@@ -26,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from localize.locales import get_locale  # noqa: E402
+from localize.locales import get_locale, speech_length  # noqa: E402
 from localize.stages.synthesize import VOICES, Voice  # noqa: E402
 from localize.stages.synthesize.dnsmos import score  # noqa: E402
 
@@ -52,11 +53,11 @@ def run_pair(backend_name: str, tag: str, lines: list[str], match_to=None) -> di
         scores, chars, seconds, matched = [], 0, 0.0, []
         for text in lines:
             speech = backend.synthesize(text, voice, locale)
-            scores.append(score(speech.samples, speech.rate))
-            chars += len(text)
+            scores.append(score(speech.samples, speech.rate, windows=1))
+            chars += speech_length(text)
             seconds += len(speech.samples) / speech.rate
             if match_to is not None:
-                matched.append(score(match_voice(speech, match_to[voice.gender]).samples, speech.rate))
+                matched.append(score(match_voice(speech, match_to[voice.gender]).samples, speech.rate, windows=1))
         row = {"voice": voice.label, "chars_per_second": round(chars / seconds, 2),
                "dnsmos_overall": round(float(np.mean([s.overall for s in scores])), 2),
                "dnsmos_signal": round(float(np.mean([s.signal for s in scores])), 2),
@@ -87,9 +88,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=12)
     args = parser.parse_args()
     lines = lines_by_locale(args.limit)
-    results = []
+    results, actors = [], None
     for backend, tag in PAIRS:
-        match_to = actor_profiles(lines[tag]) if (backend, tag) == ("kokoro", "en-US") else None
+        if tag == "en-US" and actors is None:
+            actors = actor_profiles(lines[tag])
+        match_to = actors if tag == "en-US" else None
         result = run_pair(backend, tag, lines[tag], match_to)
         results.append(result)
         for row in result["voices"]:

@@ -54,4 +54,4 @@ def test_every_stage_of_the_graph_lives_in_its_own_folder():
             assert module.startswith("localize.stages."), (stage.name, module)
             assert module.split(".")[2] in folders, (stage.name, module)
     assert folders == {"ingest", "separate", "transcribe", "hardsubs", "diarize", "reassign", "translate", "cast",
-                       "synthesize", "lipsync", "mix", "subtitles", "export"}
+                       "synthesize", "lipsync", "mix", "naturalness", "subtitles", "export"}

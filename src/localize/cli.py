@@ -5,13 +5,14 @@ Heavy modules are imported inside the commands so ``localize --help`` stays fast
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
 import click
 
 from localize import __version__
-from localize.errors import LocalizeError, OutputError
+from localize.errors import LocalizeError, OutputError, UsageError
 
 EPISODE_COMMAND = "run"
 
@@ -79,6 +80,7 @@ def _pipeline_options(settings, *, bed_file: Path | None = None, separator: str 
         voice_model=voice_model or (Path(settings.neural_voice_model) if settings.neural_voice_model and
                                     (voice_backend or settings.voice_backend) in MODEL_FOLDER_BACKENDS else None),
         voice_match=settings.voice_match,
+        naturalness=settings.naturalness,
         glossary=glossary,
         keep_stems=keep_stems,
         mix=MixOptions(target_lufs=settings.target_lufs, true_peak_db=settings.true_peak_db,
@@ -216,11 +218,35 @@ def watch_command(in_dir: Path, locales: tuple[str, ...], out_dir: Path, once: b
 @click.option("--script", type=click.Path(path_type=Path), default=None,
               help="Episode script YAML (default: samples/episode01.yaml).")
 @click.option("--name", default="episode", show_default=True, help="File name stem of the episode.")
-def sample(out_dir: Path, script: Path | None, name: str) -> None:
+@click.option("--seed", type=int, default=None,
+              help="Draw a random cast and script from this seed instead of reading --script.")
+@click.option("--speakers", type=int, default=None, help="With --seed: number of characters (2-6; drawn if unset).")
+@click.option("--women", type=int, default=None, help="With --seed: how many characters are women (drawn if unset).")
+@click.option("--max-semitones", type=float, default=None,
+              help="With --seed: same-gender neighbours at most this many semitones apart (2-5 if unset).")
+@click.option("--lines", type=int, default=None,
+              help="With --seed: number of lines (18-30 if unset; at least 3 per speaker).")
+@click.option("--scenery", type=click.Choice(["drawn", "photo"]), default="drawn", show_default=True,
+              help="drawn: gradient sets; photo: photographs with camera moves, cuts, varied subtitle styles "
+                   "and a clean plate (NAME.clean.mp4) for measuring subtitle removal.")
+@click.option("--look-seed", type=int, default=None,
+              help="Seed for the photo scenery's shots and subtitle style (default: the script's seed).")
+def sample(out_dir: Path, script: Path | None, name: str, seed: int | None, speakers: int | None,
+           women: int | None, max_semitones: float | None, lines: int | None, scenery: str,
+           look_seed: int | None) -> None:
     """Generate a synthetic Chinese microdrama episode with ground truth."""
     from localize.sample import generate_sample
 
-    episode = generate_sample(out_dir, script, name=name)
+    if seed is not None:
+        from localize.sample.draw import DrawOptions, draw_script
+
+        if script is not None:
+            raise UsageError("give either --script or --seed, not both")
+        script = draw_script(seed, DrawOptions(speakers=speakers, women=women, max_semitones=max_semitones,
+                                               lines=lines))
+    elif any(v is not None for v in (speakers, women, max_semitones, lines)):
+        raise UsageError("--speakers, --women, --max-semitones and --lines need --seed")
+    episode = generate_sample(out_dir, script, name=name, scenery=scenery, look_seed=look_seed)
     click.echo(str(episode.video))
 
 
@@ -245,7 +271,7 @@ def translate_command(source: Path, locale: str, glossary: Path | None, out_path
     Each event's length budget comes from its timing; lines still over it are
     reported on stderr, never cut.
     """
-    from localize.errors import InputError, UsageError
+    from localize.errors import InputError
     from localize.locales import get_locale
     from localize.stages.translate import TranslationMemory, import_edits, load_glossary, translate_srt
 
@@ -361,15 +387,27 @@ def quiet_libraries() -> None:
     logging.getLogger().setLevel(logging.ERROR)
 
 
+@contextlib.contextmanager
 def private_tempdir():
-    """A temporary folder for this run (libraries and tools drop files in $TMPDIR), removed at exit."""
+    """A temporary folder for this run (libraries and tools drop files in $TMPDIR), removed at exit;
+    the previous $TMPDIR is restored (``main`` may run more than once in a process)."""
     import os
+    import shutil
     import tempfile
 
+    before_env, before_module = os.environ.get("TMPDIR"), tempfile.tempdir
     folder = tempfile.mkdtemp(prefix="localize-")
     os.environ["TMPDIR"] = folder
     tempfile.tempdir = folder
-    return folder
+    try:
+        yield folder
+    finally:
+        tempfile.tempdir = before_module
+        if before_env is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = before_env
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @cli.command("review")
@@ -405,7 +443,6 @@ def main(argv: list[str] | None = None) -> int:
     and end with "interrupted" and 143 or 130. An error that an interrupt caused (ffmpeg killed
     by the same Ctrl-C) is reported as the interrupt.
     """
-    import shutil
     import signal
 
     args = list(sys.argv[1:] if argv is None else argv)
@@ -419,9 +456,9 @@ def main(argv: list[str] | None = None) -> int:
 
     previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, _on_sigterm),
                 signal.SIGINT: signal.signal(signal.SIGINT, on_sigint)}
-    temp = private_tempdir()
     try:
-        cli.main(args=args, prog_name="localize", standalone_mode=False)
+        with private_tempdir():
+            cli.main(args=args, prog_name="localize", standalone_mode=False)
     except Terminated:
         click.echo("localize: interrupted", err=True)
         return 143
@@ -449,7 +486,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        shutil.rmtree(temp, ignore_errors=True)
     return 0
 
 

@@ -22,6 +22,7 @@ class Settings:
     translators: tuple[str, ...] = ("gemma",)
     voice_backend: str = "kokoro"
     voice_match: bool = True  # move each dub voice toward the original actor's pitch and timbre
+    naturalness: bool = True  # score each market's dub with DNSMOS (CPU, 2 threads) for the report
     separator: str = "dfn-repet"
     # A Demucs .th checkpoint or bag .yaml for separator "demucs" (also: --separator-model).
     separator_model: str | None = None

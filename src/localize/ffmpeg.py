@@ -301,6 +301,27 @@ def stills_video_argv(concat_list: Path, audio: Path, dst: Path, *, width: int, 
     return ffmpeg_argv(*argv)
 
 
+def raw_rgb_video_argv(dst: Path, *, width: int, height: int, fps: int, duration_ms: int, audio: Path | None,
+                       subtitles: Path | None, encoding: VideoEncoding,
+                       metadata: dict[str, str] | None = None) -> list[str]:
+    """Encode raw RGB frames from stdin into an MP4 of exactly ``duration_ms``, ``subtitles`` (ASS) burned in.
+
+    The same frames piped in twice, with and without ``subtitles``, give a video and its clean plate
+    that differ only where the subtitles are (and by the encoder's own noise).
+    """
+    argv = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-framerate", str(fps), "-i", "pipe:0"]
+    if audio is not None:
+        argv += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0"]
+    filters = ["format=yuv420p"] + ([f"ass={filter_path(subtitles)}"] if subtitles is not None else []) + ["setsar=1"]
+    argv += ["-vf", ",".join(filters), "-r", str(fps), *encoding.args()]
+    if audio is None:
+        argv += ["-an"]
+    else:
+        argv += ["-ac", "2"]
+    argv += ["-t", f"{duration_ms / 1000:.3f}"]
+    return ffmpeg_argv(*argv, *mp4_output_args(dst, metadata, None))
+
+
 def extract_frame_argv(src: Path, dst: Path, *, at_ms: int) -> list[str]:
     """Decode the single video frame shown at ``at_ms`` into a picture (format from ``dst``'s suffix)."""
     # -ss before -i seeks fast and, with re-decoding from the keyframe, frame-accurately.

@@ -15,6 +15,7 @@ from localize.stages.hardsubs import stage as hardsubs
 from localize.stages.ingest import stage as ingest
 from localize.stages.lipsync import stage as lipsync
 from localize.stages.mix import stage as mix
+from localize.stages.naturalness import stage as naturalness
 from localize.stages.reassign import stage as reassign
 from localize.stages.separate import stage as separate
 from localize.stages.subtitles import stage as subtitles
@@ -27,7 +28,8 @@ ANALYSIS = Graph("analysis", (ingest.STAGE, separate.STAGE, transcribe.STAGE, ha
 
 # The subtitles come right after the translation: the picture's encode can start from them
 # while the voices are made.
-MARKET = Graph("market", (translate.STAGE, subtitles.STAGE, cast.STAGE, synthesize.STAGE, mix.STAGE, lipsync.STAGE,
-                          export.STAGE), given=("source", *(stage.gives for stage in ANALYSIS.stages)))
+MARKET = Graph("market", (translate.STAGE, subtitles.STAGE, cast.STAGE, synthesize.STAGE, mix.STAGE,
+                          naturalness.STAGE, lipsync.STAGE, export.STAGE),
+               given=("source", *(stage.gives for stage in ANALYSIS.stages)))
 
 GRAPHS = (ANALYSIS, MARKET)

@@ -64,6 +64,7 @@ class Segment:
     words: list[Word] = field(default_factory=list)
     text: str = ""
     origin: str = "asr"
+    speaker_confidence: float | None = None  # 0-1, set by diarization (None before it)
 
     @property
     def duration_ms(self) -> int:
@@ -87,6 +88,8 @@ class Transcript:
     language_note: str = ""
 
 
-def with_speakers(segments: list[Segment], labels: list[str]) -> list[Segment]:
-    """Copies of ``segments``, each labelled with its speaker from diarization."""
-    return [dataclasses.replace(segment, speaker=label) for segment, label in zip(segments, labels)]
+def with_speakers(segments: list[Segment], labels: list[str], confidence: list[float] | None = None) -> list[Segment]:
+    """Copies of ``segments``, each labelled with its speaker (and how sure that is) from diarization."""
+    sure = confidence or [None] * len(labels)
+    return [dataclasses.replace(segment, speaker=label, speaker_confidence=level)
+            for segment, label, level in zip(segments, labels, sure)]

@@ -53,6 +53,7 @@ class PipelineOptions:
     voice_backend: str = "kokoro"
     voice_model: Path | None = None  # model folder of a neural (cloning) voice backend
     voice_match: bool = True  # move each dub voice toward its actor's pitch and envelope (tts.convert)
+    naturalness: bool = True  # DNSMOS and the speaking rate of each market's dub, in the report
     glossary: Path | None = None
     keep_stems: bool = False
     mix: MixOptions = field(default_factory=MixOptions)
@@ -82,7 +83,9 @@ class Analysis:
     def transcript(self) -> Transcript:
         """The fused transcript, each segment labelled with its speaker."""
         transcript = self.runner.artifacts["transcript"]
-        return dataclasses.replace(transcript, segments=with_speakers(transcript.segments, self.diarization.labels))
+        diarization = self.diarization
+        return dataclasses.replace(transcript, segments=with_speakers(transcript.segments, diarization.labels,
+                                                                      diarization.confidence))
 
     @property
     def diarization(self) -> Diarization:
@@ -161,6 +164,8 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
     lipsync_result = market["lipsync"]
     by_id = {line["id"]: line for line in synth["lines"]}
     prosody = {line["id"]: line for line in mixed.get("prosody", [])}
+    heard = market.get("naturalness") or {}
+    rated = {line["id"]: line for line in heard.get("lines", [])}
     report = {
         "tool": {"name": "localize", "version": __version__},
         "ai_generated": True,
@@ -183,6 +188,8 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
                                 "removed": analysis.runner.artifacts["picture"].removed},
         "onscreen_text": [dataclasses.asdict(item) for item in analysis.hardsub.onscreen],
         "loudness": mixed["loudness"],
+        # DNSMOS of the dub (1-5, length-weighted over its lines) and the rate it really speaks at.
+        **({"naturalness": heard["episode"]} if "episode" in heard else {}),
         # With --keep-nonverbal: how much of the original gasps, sobs and laughter went back into the bed.
         **({"nonverbal_kept_ms": mixed["nonverbal_ms"]} if "nonverbal_ms" in mixed else {}),
         "lipsync": {k: lipsync_result.get(k) for k in ("applied", "reason", "frames_changed", "frames_total",
@@ -192,6 +199,7 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
                       "voice": synth["voices"].get(s.id)} for s in analysis.speakers],
         "segments": [{
             "id": seg.id, "start": seg.start_ms / 1000, "end": seg.end_ms / 1000, "speaker": seg.speaker,
+            "speaker_confidence": seg.speaker_confidence,
             "source_text": seg.source_text, "text": tr["text"], "origin": seg.origin,
             "translation_backend": tr["backend"], "translation_problems": tr["problems"],
             "speed": by_id[seg.id]["speed"], "stretch": by_id[seg.id]["stretch"], "fits": by_id[seg.id]["fits"],
@@ -200,6 +208,8 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
             "asr_confidence": _asr_confidence(seg),
             "borrowed_ms": [by_id[seg.id].get("borrowed_before_ms", 0), by_id[seg.id].get("borrowed_after_ms", 0)],
             "energy_db": prosody.get(seg.id, {}).get("energy_db"), "gain_db": prosody.get(seg.id, {}).get("gain_db"),
+            **({"dnsmos": rated[seg.id]["dnsmos"], "chars_per_second": rated[seg.id]["chars_per_second"]}
+               if seg.id in rated else {}),
             # A line no voice can say (punctuation only) stays silent; the reason says why.
             **({"unvoiced": by_id[seg.id]["unvoiced"]} if by_id[seg.id].get("unvoiced") else {}),
         } for seg, tr in zip(segments, translations)],

@@ -183,7 +183,7 @@ def test_the_real_graphs_are_consistent_and_described():
                                             "diarize"]
     assert set(names) == {s.name for s in ANALYSIS.stages} | {s.name for s in MARKET.stages}
     assert all(row["summary"] for row in rows)
-    assert MARKET.dependents("dub") == {"mix", "lipsync", "export"}
+    assert MARKET.dependents("dub") == {"mix", "naturalness", "lipsync", "export"}
     # Every market stage is per market, every analysis stage runs once.
     assert all(s.per_market for s in MARKET.stages) and not any(s.per_market for s in ANALYSIS.stages)
 

@@ -27,6 +27,7 @@ from localize import ffmpeg
 from localize.errors import ConfigError, ToolError, UsageError
 from localize.fsutil import atomic_path
 from localize.sample.music import MusicPlan, music_bed
+from localize.sample.photo import SubtitleStyle, draw_style, plan_shots, render_frames
 from localize.sample.picture import Canvas, draw, write_ppm
 from localize.sample.script import Character, Line, Scene, Script, load_script
 from localize.sample.voice import active_rms, espeak_variants, speak, to_pinyin, trim_silence
@@ -62,6 +63,7 @@ class SampleEpisode:
     music: Path  # episode.music.wav: the true background stem, 48 kHz stereo
     dialogue: Path  # episode.dialogue.wav: the true dialogue stem, 48 kHz stereo
     duration_ms: int
+    clean: Path | None = None  # episode.clean.mp4 (photo scenery): the same picture without subtitles
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,12 @@ def mix_stems(dialogue: np.ndarray, music: np.ndarray) -> np.ndarray:
     return total.astype(np.int16)
 
 
-def build_subtitles(placed: list[PlacedLine]) -> pysubs2.SSAFile:
+SCENERIES = ("drawn", "photo")
+DEFAULT_STYLE = SubtitleStyle(font_size=SUBTITLE_SIZE, outline=4.0, shadow=1.5, color=(255, 255, 255),
+                              center_ratio=SUBTITLE_CENTER, row_chars=SUBTITLE_ROW_CHARS)
+
+
+def build_subtitles(placed: list[PlacedLine], style: SubtitleStyle = DEFAULT_STYLE) -> pysubs2.SSAFile:
     """An ASS file (pysubs2) with one event per line, centred on the subtitle band."""
     import pysubs2
 
@@ -191,13 +198,13 @@ def build_subtitles(placed: list[PlacedLine]) -> pysubs2.SSAFile:
     subs.info["WrapStyle"] = "0"
     subs.info["ScaledBorderAndShadow"] = "yes"
     subs.styles["Default"] = pysubs2.SSAStyle(
-        fontname=SUBTITLE_FONT, fontsize=SUBTITLE_SIZE, bold=True,
-        primarycolor=pysubs2.Color(255, 255, 255), outlinecolor=pysubs2.Color(0, 0, 0),
-        backcolor=pysubs2.Color(0, 0, 0, 128), outline=4, shadow=1.5, alignment=pysubs2.Alignment.MIDDLE_CENTER,
-        marginl=60, marginr=60, marginv=0)
-    x, y = WIDTH // 2, round(HEIGHT * SUBTITLE_CENTER)
+        fontname=SUBTITLE_FONT, fontsize=style.font_size, bold=True,
+        primarycolor=pysubs2.Color(*style.color), outlinecolor=pysubs2.Color(0, 0, 0),
+        backcolor=pysubs2.Color(0, 0, 0, 128), outline=style.outline, shadow=style.shadow,
+        alignment=pysubs2.Alignment.MIDDLE_CENTER, marginl=60, marginr=60, marginv=0)
+    x, y = WIDTH // 2, round(HEIGHT * style.center_ratio)
     for p in placed:
-        text = "{\\an5\\pos(%d,%d)}" % (x, y) + subtitle_text(p.line.zh)
+        text = "{\\an5\\pos(%d,%d)}" % (x, y) + subtitle_text(p.line.zh, style.row_chars)
         subs.append(pysubs2.SSAEvent(start=p.start_ms, end=p.end_ms, text=text, name=p.line.speaker))
     return subs
 
@@ -222,8 +229,8 @@ def picture_plan(placed: list[PlacedLine], duration_ms: int) -> list[tuple[str, 
     return [s for s in spans if s[3] > s[2]]
 
 
-def _truth(script: Script, script_path: Path, placed: list[PlacedLine], duration_ms: int, name: str,
-           dialogue: np.ndarray, music: np.ndarray) -> dict:
+def _truth(script: Script, script_name: str, placed: list[PlacedLine], duration_ms: int, name: str,
+           dialogue: np.ndarray, music: np.ndarray, style: SubtitleStyle = DEFAULT_STYLE) -> dict:
     def rms_db(x: np.ndarray) -> float:
         value = float(np.sqrt(np.mean((x.astype(np.float64) / 32768) ** 2)))
         return round(20 * np.log10(max(value, 1e-10)), 2)
@@ -237,18 +244,18 @@ def _truth(script: Script, script_path: Path, placed: list[PlacedLine], duration
     return {
         "title": script.title, "title_en": script.title_en, "series": script.series, "series_en": script.series_en,
         "episode": script.episode, "duration_ms": duration_ms, "width": WIDTH, "height": HEIGHT, "fps": FPS,
-        "language": "zh", "synthetic": True, "generator": "localize sample", "script": script_path.name,
+        "language": "zh", "synthetic": True, "generator": "localize sample", "script": script_name,
         "files": {"video": f"{name}.mp4", "music": f"{name}.music.wav", "dialogue": f"{name}.dialogue.wav",
                   "subtitles": f"{name}.zh.ass"},
         "audio": {"rate": RATE, "channels": 2, "dialogue_rms_dbfs_in_lines": rms_db(speech),
                   "music_rms_dbfs": rms_db(music), "music_below_db": script.music_below_db},
-        "subtitle_band": {"font": SUBTITLE_FONT, "font_size": SUBTITLE_SIZE, "center_y": round(HEIGHT * SUBTITLE_CENTER),
-                          "center_ratio": SUBTITLE_CENTER},
+        "subtitle_band": {"font": SUBTITLE_FONT, "font_size": style.font_size,
+                          "center_y": round(HEIGHT * style.center_ratio), "center_ratio": style.center_ratio},
         "characters": {c.name: character(c) for c in script.characters.values()},
         "scenes": {s.name: {"top": s.top, "bottom": s.bottom} for s in _scenes(script, placed).values()},
         "lines": [{"id": p.index, "start_ms": p.start_ms, "end_ms": p.end_ms, "start": p.start_ms / 1000,
                    "end": p.end_ms / 1000, "speaker": p.line.speaker, "zh": p.line.zh, "en": p.line.en,
-                   "pinyin": p.pinyin, "subtitle": subtitle_text(p.line.zh).replace(r"\N", "\n"),
+                   "pinyin": p.pinyin, "subtitle": subtitle_text(p.line.zh, style.row_chars).replace(r"\N", "\n"),
                    "scene": p.scene} for p in placed],
     }
 
@@ -266,8 +273,78 @@ def _check_name(name: str) -> None:
         raise UsageError(f"sample name {name!r} must be a plain file name (letters, digits, '.', '_', '-')")
 
 
-def generate_sample(out_dir: Path, script: Path | None = None, *, name: str = "episode") -> SampleEpisode:
-    """Generate an episode from ``script`` (default: :data:`DEFAULT_SCRIPT`) into ``out_dir``.
+@dataclass(frozen=True)
+class RenderedAudio:
+    """An episode's sound before any picture: the placed lines and the int16 stereo stems at :data:`RATE`."""
+
+    placed: list[PlacedLine]
+    duration_ms: int
+    dialogue: np.ndarray
+    music: np.ndarray
+
+
+def check_voices(parsed: Script, source: str) -> None:
+    """Raise :class:`ConfigError` for a character whose espeak-ng variant does not exist."""
+    known = espeak_variants()
+    for character in parsed.characters.values():
+        if known and character.variant not in known:
+            raise ConfigError(f"{source}: character {character.name!r}: espeak-ng has no voice variant "
+                              f"{character.variant!r} (try one of m1-m7, f1-f5)")
+
+
+def render_audio(parsed: Script) -> RenderedAudio:
+    """Speak every line, place the lines and build the dialogue and music stems (no video)."""
+    speech = _synthesise(parsed)
+    placed, duration_ms = place_lines(parsed, speech)
+    n = duration_ms * RATE // 1000
+    music_float = music_bed(n, RATE, MusicPlan(seed=parsed.seed))
+    dialogue, music = build_stems(placed, duration_ms, music_float, parsed.music_below_db)
+    return RenderedAudio(placed, duration_ms, dialogue, music)
+
+
+def script_label(parsed: Script) -> str:
+    """What the truth file names as the script of a drawn (not file-based) episode."""
+    return f"drawn from seed {parsed.seed}"
+
+
+def scene_cuts(placed: list[PlacedLine], duration_ms: int) -> list[int]:
+    """The times (ms) where the scene changes, as :func:`picture_plan` cuts them."""
+    spans = picture_plan(placed, duration_ms)
+    return [b[2] for a, b in zip(spans, spans[1:]) if a[0] != b[0]]
+
+
+def _encode_photo_episode(placed: list[PlacedLine], duration_ms: int, rng: np.random.Generator, mix_path: Path,
+                          subtitles: Path, video: Path, clean: Path, encoding: ffmpeg.VideoEncoding,
+                          metadata: dict[str, str]) -> list[dict]:
+    """Draw the photo shots once and encode them twice: ``video`` with subtitles and sound, ``clean`` without."""
+    from localize.rawvideo import encode_frames
+
+    shots = plan_shots(scene_cuts(placed, duration_ms), duration_ms, rng)
+    n_frames = duration_ms * FPS // 1000
+    with contextlib.ExitStack() as stack:
+        writers = [stack.enter_context(encode_frames(
+            dst, lambda tmp, sub=sub, audio=audio: ffmpeg.raw_rgb_video_argv(
+                tmp, width=WIDTH, height=HEIGHT, fps=FPS, duration_ms=duration_ms, audio=audio, subtitles=sub,
+                encoding=encoding, metadata=metadata), what))
+            for dst, sub, audio, what in ((video, subtitles, mix_path, "encoding the sample episode"),
+                                          (clean, None, None, "encoding the sample's clean plate"))]
+        for frame in render_frames(shots, WIDTH, HEIGHT, FPS, n_frames):
+            data = frame.tobytes()
+            for write in writers:
+                write(data)
+    return [{"start_ms": s.start_ms, "end_ms": s.end_ms, "photo": s.photo, "move": s.move,
+             "amount": round(s.amount, 3)} for s in shots]
+
+
+def generate_sample(out_dir: Path, script: Path | Script | None = None, *, name: str = "episode",
+                    scenery: str = "drawn", look_seed: int | None = None) -> SampleEpisode:
+    """Generate an episode from ``script`` (a YAML path, a :class:`Script` such as
+    :func:`localize.sample.draw.draw_script` gives, or :data:`DEFAULT_SCRIPT`) into ``out_dir``.
+
+    ``scenery`` "drawn" (default) paints gradient sets with silhouettes; "photo" films photographs
+    with camera moves and cuts (:mod:`localize.sample.photo`), draws the subtitle style from
+    ``look_seed`` (default: the script's seed), and also writes ``{name}.clean.mp4``: the same
+    picture without subtitles, the ground truth for subtitle removal.
 
     Writes ``{name}.mp4``, ``{name}.truth.json``, ``{name}.music.wav``, ``{name}.dialogue.wav`` and
     ``{name}.zh.ass``. All of them appear together at the end, or none does.
@@ -277,28 +354,29 @@ def generate_sample(out_dir: Path, script: Path | None = None, *, name: str = "e
     import soundfile as sf
 
     _check_name(name)
+    if scenery not in SCENERIES:
+        raise UsageError(f"unknown scenery {scenery!r}; choose one of: {', '.join(SCENERIES)}")
     for tool in ("ffmpeg", "espeak-ng"):
         if shutil.which(tool) is None:
             raise ToolError(f"{tool} not found on PATH; install it (Debian: apt-get install {tool})")
-    script_path = Path(script) if script is not None else DEFAULT_SCRIPT
-    parsed = load_script(script_path)
-    known = espeak_variants()
-    for character in parsed.characters.values():
-        if known and character.variant not in known:
-            raise ConfigError(f"{script_path.name}: character {character.name!r}: espeak-ng has no voice variant "
-                              f"{character.variant!r} (try one of m1-m7, f1-f5)")
+    if isinstance(script, Script):
+        parsed, script_name = script, script_label(script)
+    else:
+        script_path = Path(script) if script is not None else DEFAULT_SCRIPT
+        parsed, script_name = load_script(script_path), script_path.name
+    check_voices(parsed, script_name)
     out_dir = Path(out_dir)
 
-    speech = _synthesise(parsed)
-    placed, duration_ms = place_lines(parsed, speech)
-    n = duration_ms * RATE // 1000
-    music_float = music_bed(n, RATE, MusicPlan(seed=parsed.seed))
-    dialogue, music = build_stems(placed, duration_ms, music_float, parsed.music_below_db)
+    rendered = render_audio(parsed)
+    placed, duration_ms, dialogue, music = rendered.placed, rendered.duration_ms, rendered.dialogue, rendered.music
     mix = mix_stems(dialogue, music)
 
     finals = {key: out_dir / f"{name}.{suffix}" for key, suffix in
               (("truth", "truth.json"), ("video", "mp4"), ("music", "music.wav"),
-               ("dialogue", "dialogue.wav"), ("subtitles", "zh.ass"))}
+               ("dialogue", "dialogue.wav"), ("subtitles", "zh.ass"))
+              + ((("clean", "clean.mp4"),) if scenery == "photo" else ())}
+    rng = np.random.default_rng(parsed.seed if look_seed is None else look_seed)
+    style = draw_style(rng) if scenery == "photo" else DEFAULT_STYLE
     with tempfile.TemporaryDirectory(prefix="localize-sample-") as work_name, contextlib.ExitStack() as stack:
         work = Path(work_name)
         # Entered first, renamed last: the truth file's presence means the episode is complete.
@@ -309,8 +387,21 @@ def generate_sample(out_dir: Path, script: Path | None = None, *, name: str = "e
         sf.write(tmp["dialogue"], dialogue, RATE, subtype="PCM_16", format="WAV")
         sf.write(tmp["music"], music, RATE, subtype="PCM_16", format="WAV")
 
-        subs = build_subtitles(placed)
+        subs = build_subtitles(placed, style)
         subs.save(str(tmp["subtitles"]), format_="ass")
+        encoding = ffmpeg.VideoEncoding(crf=23, preset="ultrafast", audio_bitrate="160k")
+        metadata = {"title": f"{parsed.series} {parsed.title}",
+                    "comment": "Synthetic sample episode made by localize (espeak-ng voices, synthetic music). "
+                               "AI-generated content."}
+        truth = _truth(parsed, script_name, placed, duration_ms, name, dialogue, music, style)
+        if scenery == "photo":
+            shots = _encode_photo_episode(placed, duration_ms, rng, mix_path, tmp["subtitles"], tmp["video"],
+                                          tmp["clean"], encoding, metadata)
+            truth.update(scenery="photo", subtitle_style=style.to_dict(), shots=shots)
+            truth["files"]["clean"] = f"{name}.clean.mp4"
+            tmp["truth"].write_text(json.dumps(truth, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            return SampleEpisode(video=finals["video"], truth=finals["truth"], music=finals["music"],
+                                 dialogue=finals["dialogue"], duration_ms=duration_ms, clean=finals["clean"])
 
         canvas = Canvas(WIDTH, HEIGHT, PAN_MARGIN)
         scenes = _scenes(parsed, placed)
@@ -327,16 +418,11 @@ def generate_sample(out_dir: Path, script: Path | None = None, *, name: str = "e
         concat = work / "stills.ffconcat"
         concat.write_text(ffmpeg.concat_stills_list(stills), encoding="utf-8")
 
-        encoding = ffmpeg.VideoEncoding(crf=23, preset="ultrafast", audio_bitrate="160k")
-        metadata = {"title": f"{parsed.series} {parsed.title}",
-                    "comment": "Synthetic sample episode made by localize (espeak-ng voices, synthetic music). "
-                               "AI-generated content."}
         ffmpeg.run(ffmpeg.stills_video_argv(concat, mix_path, tmp["video"], width=WIDTH, height=HEIGHT, fps=FPS,
                                             duration_ms=duration_ms, subtitles=tmp["subtitles"],
                                             pan_margin=PAN_MARGIN, encoding=encoding, metadata=metadata),
                    what="encoding the sample episode")
 
-        truth = _truth(parsed, script_path, placed, duration_ms, name, dialogue, music)
         tmp["truth"].write_text(json.dumps(truth, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
     return SampleEpisode(video=finals["video"], truth=finals["truth"], music=finals["music"],

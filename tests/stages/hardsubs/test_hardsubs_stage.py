@@ -111,7 +111,7 @@ def test_inpainting_removes_the_text_and_leaves_other_frames_bit_exact(clip, ana
     assert any("顾氏集团" in ln.text for ln in sign)
 
 
-@pytest.mark.parametrize("mode", ["blur", "box"])
+@pytest.mark.parametrize("mode", ["inpaint", "blur", "box"])
 def test_blur_and_box_modes(clip, analysis, tmp_path, mode):
     out = remove_hardsubs(clip, analysis, tmp_path / f"{mode}.mkv", HardsubOptions(removal=mode))
     cleaned = decode(out)

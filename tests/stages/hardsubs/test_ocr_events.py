@@ -129,3 +129,44 @@ def test_signatures_tell_same_text_from_other_text_and_from_none():
 def test_sample_frames_are_evenly_spread():
     assert sorted(sample_frames(31, 30.0, 4.0))[:5] == [0, 8, 15, 22, 30]
     assert sorted(sample_frames(10, 10.0, 2.0)) == [0, 5, 10, 15]
+
+
+def textured_events(first: int, end: int, cut: int | None = None, pan: int = 2, texture: float = 0.25):
+    """Events built from signatures of a textured picture panning ``pan`` px a frame (another picture
+    from ``cut`` on) with a subtitle's strokes on frames [first, end); samples every 8 frames, as the OCR reads them."""
+    rng = np.random.default_rng(3)
+    band = SubtitleBand(top=0, bottom=40, left=0, right=200, line_height=10, frame_width=200, frame_height=40)
+    geometry = VideoGeometry(200, 40, 30, 1, 2000)
+    pictures = [rng.random((40, 400, 2)) < texture for _ in range(2)]  # the photos' own strokes
+    glyphs = np.zeros((40, 200, 2), bool)
+    glyphs[12:28, 40:160, 0] = rng.random((16, 120)) < 0.35
+    sigs = Signatures((40, 200, 2))
+    for frame in range(60):
+        picture = pictures[1 if cut is not None and frame >= cut else 0]
+        sig = picture[:, pan * frame:pan * frame + 200].copy()
+        if first <= frame < end:
+            sig |= glyphs
+        sigs.append(sig)
+    box = [40, 12, 160, 28]
+    readings = [Reading(f, "你好朋友" if first <= f < end else "", ["你好朋友"] if first <= f < end else [],
+                        box if first <= f < end else None, 0.9) for f in range(0, 60, 8)]
+    builder = EventBuilder(sigs, 1.0, band, geometry, 0)
+    return builder, readings, builder.region(box)
+
+
+def test_boundaries_are_exact_on_a_textured_moving_background():
+    """On a photo with a panning camera the text's own frames score well under the fixed 0.6 IoU bar
+    against their reference; the boundary is still the sharp step between text and no text."""
+    from localize.stages.hardsubs.ocr import SAME_SIGNATURE
+
+    builder, readings, region = textured_events(13, 47)
+    reference = builder.reference(builder._join(runs_of(readings))[0], "start")
+    assert signature_iou(builder.signatures[13], reference, region) < SAME_SIGNATURE  # the fixed bar would miss it
+    assert [(e.start_frame, e.end_frame) for e in builder.build(readings)] == [(13, 47)]
+
+
+def test_a_line_starting_just_before_a_cut_is_found_from_its_first_frame():
+    """Frames 13-15 show the text over the last shot's picture, unlike every sample of the line (a still
+    camera: the samples' background is in their reference, so those frames score half way down)."""
+    builder, readings, _ = textured_events(13, 47, cut=16, pan=0, texture=0.1)
+    assert [(e.start_frame, e.end_frame) for e in builder.build(readings)] == [(13, 47)]

@@ -15,6 +15,9 @@ def test_speech_scores_above_noise_and_lines_and_episode_are_reported():
     noisy = score(np.clip(speech.samples + noise, -1, 1), speech.rate)
     assert 1.0 <= noisy.overall < clean.overall <= 5.0
     assert noisy.background < clean.background
+    # One window of the repeated line (what the pipeline scores per line) rates it as all of speechmos's do.
+    once = score(speech.samples, speech.rate, windows=1)
+    assert abs(once.overall - clean.overall) < 0.2 and once.overall > noisy.overall
     report = episode([speech.samples, speech.samples[: speech.rate]], speech.rate, track=speech.samples)
     assert len(report["lines"]) == 2 and set(report["mean"]) == {"overall", "signal", "background", "p808"}
     assert report["track"]["overall"] == round(clean.overall, 3)

@@ -23,7 +23,7 @@ from localize.stages.hardsubs.detect import OnScreenText, SubtitleBand
 from localize.stages.hardsubs.fuse import FuseRules, fuse
 from localize.stages.hardsubs.ocr import OcrEvent
 
-VERSION = "1"
+VERSION = "4"
 
 __all__ = ["VERSION", "HardsubAnalysis", "HardsubOptions", "OcrEvent", "OnScreenText", "SubtitleBand", "FuseRules",
            "analyse_hardsubs", "fuse", "remove_hardsubs"]
@@ -35,7 +35,8 @@ class HardsubOptions:
 
     ``sample_fps``: band OCR samples a second (boundaries are refined to the frame whatever the
     rate; see bench/hardsubs.py for accuracy and cost at 2, 4 and 6).
-    ``removal``: 'inpaint' (default), 'blur' or 'box'.
+    ``removal``: 'temporal' (default: the text filled from other frames of the shot, :mod:`.temporal`),
+    'inpaint' (spatial only), 'blur' or 'box'.
     ``detect_fps`` / ``detect_max_frames`` / ``detect_max_side``: whole-frame OCR to find the band.
     ``ocr_text_height``: the band is shrunk so its text is about this tall (px) for OCR.
     ``threads``: onnxruntime threads (1 is fastest on a busy 2-core machine; 0 = all cores).
@@ -43,7 +44,7 @@ class HardsubOptions:
     """
 
     sample_fps: float = 4.0
-    removal: str = "inpaint"
+    removal: str = "temporal"
     detect_fps: float = 0.5
     detect_max_frames: int = 40
     detect_max_side: int = 768

@@ -211,21 +211,26 @@ def read_frames(video: Path, *, out_size: tuple[int, int], channels: int = 3,
     scaled = None if crop is not None and (crop[2], crop[3]) == (width, height) else (width, height)
     argv = ffmpeg.decode_raw_region_argv(Path(video), pix_fmt="bgr24" if channels == 3 else "gray",
                                          crop=crop, size=scaled, every=every)
-    size = width * height * channels
     shape = (height, width, channels) if channels == 3 else (height, width)
+    for index, buf in stream_raw(argv, width * height * channels, what):
+        yield index * every, np.frombuffer(buf, dtype=np.uint8).reshape(shape)
+
+
+def stream_raw(argv: list[str], frame_bytes: int, what: str) -> Iterator[tuple[int, bytes]]:
+    """(index, bytes) of each raw frame an ffmpeg ``argv`` writes to stdout; one-line errors naming ``what``."""
     with tempfile.TemporaryFile() as stderr:
         proc = subprocess.Popen(ffmpeg.resolved(argv), stdout=subprocess.PIPE, stderr=stderr)
         assert proc.stdout is not None
         index = 0
         try:
             while True:
-                buf = proc.stdout.read(size)
+                buf = proc.stdout.read(frame_bytes)
                 if not buf:
                     break
-                if len(buf) < size:
+                if len(buf) < frame_bytes:
                     raise InputError(f"the video ended in the middle of a frame while {what}")
-                yield index, np.frombuffer(buf, dtype=np.uint8).reshape(shape)
-                index += every
+                yield index, buf
+                index += 1
         finally:
             if proc.poll() is None:
                 proc.kill()

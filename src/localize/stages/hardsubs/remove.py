@@ -10,8 +10,10 @@ Two passes, as in the lip-sync stage (whose frame decoding and layout helpers th
    shimmer from frame to frame the way a per-frame mask would.
 2. *render*: every frame is decoded in the source's own planar YUV. Frames inside an event
    (plus ``guard_frames`` each side, against a boundary read one frame late) have the mask
-   filled: ``inpaint`` (OpenCV Telea on luma and on each chroma plane), ``blur`` (a strong
-   Gaussian blur of the event's box) or ``box`` (a solid black box). Every other pixel of every
+   filled: ``temporal`` (the default: from other frames of the shot, :mod:`.temporal`, which
+   makes its own masks in its tracking pass), ``inpaint`` (OpenCV Telea on luma, a smooth fill
+   on chroma; :mod:`.fill`), ``blur`` (a strong Gaussian blur of the event's box) or ``box``
+   (a solid black box). Every other pixel of every
    frame is written back byte for byte, and the output is lossless (x264 ``-qp 0`` in Matroska, no audio;
    see :mod:`localize.stages.lipsync.stage` for why the sound is left to the export).
 """
@@ -19,7 +21,7 @@ Two passes, as in the lip-sync stage (whose frame decoding and layout helpers th
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,20 +29,11 @@ import numpy as np
 from localize import ffmpeg
 from localize.errors import InputError, UsageError
 from localize.rawvideo import FrameDecoder, encode_frames, probe_frame_format
-from localize.stages.hardsubs.detect import Box, SubtitleBand, even, read_frames
+from localize.stages.hardsubs.detect import SubtitleBand, read_frames
+from localize.stages.hardsubs.fill import EventMask, Inpainter, padded_box, text_mask
 from localize.stages.hardsubs.ocr import OcrEvent, signature
 
-MODES = ("inpaint", "blur", "box")
-
-
-@dataclass
-class EventMask:
-    """Where to fill for one event: frames [first, last), the aligned box and (inpaint) the mask inside it."""
-
-    first: int
-    last: int
-    box: Box  # x1, y1, x2, y2 on the chroma grid
-    mask: np.ndarray | None  # uint8 0/255 of the box's size, None for blur/box
+MODES = ("temporal", "inpaint", "blur", "box")
 
 
 @dataclass
@@ -50,25 +43,7 @@ class RemovalResult:
     events: int
     mode: str
     seconds: float
-
-
-def padded_box(box: Box, band: SubtitleBand, width: int, height: int, pad_rows: float = 0.3) -> Box:
-    """The event box grown by ``pad_rows`` line heights and aligned outward to even pixels."""
-    pad = pad_rows * band.line_height
-    x1 = max(0, even(box[0] - pad))
-    y1 = max(0, even(box[1] - pad))
-    x2 = min(width, -(-int(np.ceil(box[2] + pad)) // 2) * 2)
-    y2 = min(height, -(-int(np.ceil(box[3] + pad)) // 2) * 2)
-    return [x1, y1, x2, y2]
-
-
-def text_mask(counts: np.ndarray, samples: int, line_height: int) -> np.ndarray:
-    """Stable text pixels (set on at least half the sampled frames), dilated; uint8 0/255."""
-    import cv2
-
-    stable = (counts >= max(1, samples / 2)).astype(np.uint8) * 255
-    size = max(3, int(round(0.22 * line_height)) | 1)
-    return cv2.dilate(stable, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    stats: dict = field(default_factory=dict)
 
 
 def event_masks(video: Path, band: SubtitleBand, events: list[OcrEvent], n_frames: int, *, mode: str,
@@ -108,89 +83,6 @@ def event_masks(video: Path, band: SubtitleBand, events: list[OcrEvent], n_frame
     return plans
 
 
-def _chroma_mask(mask: np.ndarray, shift: tuple[int, int]) -> np.ndarray:
-    """A chroma sample is filled when any luma pixel of its block is (the box is block-aligned)."""
-    sx, sy = shift
-    if not (sx or sy):
-        return mask
-    h, w = mask.shape
-    return mask[:h >> sy << sy, :w >> sx << sx].reshape(h >> sy, 1 << sy, w >> sx, 1 << sx).max(axis=(1, 3))
-
-
-def smooth_fill(plane: np.ndarray, support: np.ndarray, sigma: float) -> np.ndarray:
-    """Values for the ``support`` pixels: a Gaussian-weighted mean of the pixels outside it.
-
-    Two widths: the narrow one where enough known pixels are near, the wide one deep inside the mask.
-    """
-    import cv2
-
-    known = (~support).astype(np.float32)
-    values = plane.astype(np.float32) * known
-
-    def fill(s: float) -> tuple[np.ndarray, np.ndarray]:
-        num = cv2.GaussianBlur(values, (0, 0), s, borderType=cv2.BORDER_REPLICATE)
-        den = cv2.GaussianBlur(known, (0, 0), s, borderType=cv2.BORDER_REPLICATE)
-        return num / np.maximum(den, 1e-6), den
-
-    near, weight = fill(sigma)
-    far, _ = fill(3 * sigma)
-    out = np.where(weight < 0.05, far, near)
-    return np.clip(np.rint(out[support]), 0, 255).astype(np.uint8)
-
-
-class Inpainter:
-    """Inpainting of one event's mask, with the masks prepared once per event.
-
-    Luma: OpenCV Telea, at ``scale`` (0.5 when the text is at least 40 px tall), the fill brought
-    back up for the masked pixels only; on the sample episode that is 5x faster than full
-    resolution and differs from it by 0.9 grey levels on average inside the mask.
-    Chroma: a smooth Gaussian fill from the surrounding samples. Telea on the subsampled chroma
-    planes (radius 1-2) left pink letter-shaped ghosts that the eye sees even where luma is clean.
-    """
-
-    def __init__(self, plan: EventMask, shift: tuple[int, int], radius: int, scale: float,
-                 line_height: int) -> None:
-        import cv2
-
-        self.plan = plan
-        self.shift = shift
-        self.radius = radius
-        self.mask = plan.mask
-        self.scale = scale
-        self.sigma = max(2.0, 0.1 * line_height / (1 << max(shift)))
-        if self.mask is None:
-            return
-        self.support = self.mask > 0
-        if scale < 1.0:
-            h, w = self.mask.shape
-            self.small_size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
-            small = cv2.resize(self.mask, self.small_size, interpolation=cv2.INTER_AREA)
-            self.small_mask = (small > 0).astype(np.uint8) * 255
-        self.csupport = _chroma_mask(self.mask, shift) > 0
-
-    def __call__(self, planes) -> None:
-        import cv2
-
-        if self.mask is None or not self.support.any():
-            return
-        y, u, v = planes
-        x1, y1, x2, y2 = self.plan.box
-        region = y[y1:y2, x1:x2]
-        if self.scale < 1.0:
-            small = cv2.resize(region, self.small_size, interpolation=cv2.INTER_AREA)
-            filled = cv2.inpaint(small, self.small_mask, self.radius, cv2.INPAINT_TELEA)
-            filled = cv2.resize(filled, (x2 - x1, y2 - y1), interpolation=cv2.INTER_LINEAR)
-        else:
-            filled = cv2.inpaint(np.ascontiguousarray(region), self.mask, self.radius, cv2.INPAINT_TELEA)
-        region[self.support] = filled[self.support]
-        sx, sy = self.shift
-        cy1, cx1 = y1 >> sy, x1 >> sx
-        ch, cw = self.csupport.shape
-        for plane in (u, v):
-            creg = plane[cy1:cy1 + ch, cx1:cx1 + cw]
-            creg[self.csupport] = smooth_fill(creg, self.csupport, self.sigma)
-
-
 def fill_blur(planes, plan: EventMask, shift: tuple[int, int], line_height: int) -> None:
     """Blur the event's box strongly enough that no stroke stays legible.
 
@@ -226,7 +118,7 @@ def fill_box(planes, plan: EventMask, shift: tuple[int, int], full_range: bool) 
 
 
 def remove_subtitles(video: Path, band: SubtitleBand, events: list[OcrEvent], out_video: Path, *,
-                     mode: str = "inpaint", guard_frames: int = 1, mask_frames: int = 12,
+                     mode: str = "temporal", guard_frames: int = 1, mask_frames: int = 12,
                      inpaint_radius: int = 5, inpaint_scale: float = 0.5) -> RemovalResult:
     """Write ``out_video`` (lossless H.264/Matroska, no audio): ``video`` with each event's text filled by ``mode``."""
     if mode not in MODES:
@@ -238,8 +130,19 @@ def remove_subtitles(video: Path, band: SubtitleBand, events: list[OcrEvent], ou
         raise InputError(f"{Path(video).name}: frame size {fmt.width}x{fmt.height} does not match the analysis "
                          f"({band.frame_width}x{band.frame_height})")
     n_hint = int(info.duration_ms * info.fps / 1000) + 2
-    plans = event_masks(Path(video), band, events, n_hint, mode=mode, guard_frames=guard_frames,
-                        mask_frames=mask_frames)
+    stats: dict = {}
+    if mode == "temporal":
+        from localize.stages.hardsubs.temporal import TemporalFiller, track
+
+        tracked = track(Path(video), band, events, fmt, pix_fmt, n_hint, guard_frames=guard_frames,
+                        mask_frames=mask_frames, fps=info.fps)
+        plans = tracked.plans
+        filler = TemporalFiller(tracked, band, fmt.shift, fps=info.fps, inpaint_radius=inpaint_radius, inpaint_scale=inpaint_scale)
+        stats = {"cuts": len(tracked.cuts), "donors": len(tracked.donors), "pixels_from_donors": 0,
+                 "pixels_inpainted": 0, "track_seconds": round(time.monotonic() - started, 3)}
+    else:
+        plans = event_masks(Path(video), band, events, n_hint, mode=mode, guard_frames=guard_frames,
+                            mask_frames=mask_frames)
     # Small text keeps full resolution: halving it would thin the mask below the strokes.
     scale = inpaint_scale if band.line_height * inpaint_scale >= 20 else 1.0
     painters = [Inpainter(plan, fmt.shift, inpaint_radius, scale, band.line_height) for plan in plans] \
@@ -262,7 +165,11 @@ def remove_subtitles(video: Path, band: SubtitleBand, events: list[OcrEvent], ou
                 k = int(active[index]) if index < len(active) else -1
                 if k >= 0:
                     planes = fmt.planes(buf)
-                    if mode == "inpaint":
+                    if mode == "temporal":
+                        used = filler(planes, plans[k], index)
+                        stats["pixels_from_donors"] += used["donor"]
+                        stats["pixels_inpainted"] += used["inpaint"]
+                    elif mode == "inpaint":
                         painters[k](planes)
                     elif mode == "blur":
                         fill_blur(planes, plans[k], fmt.shift, band.line_height)
@@ -272,4 +179,4 @@ def remove_subtitles(video: Path, band: SubtitleBand, events: list[OcrEvent], ou
                 write(buf)
         finally:
             decoder.close()
-    return RemovalResult(total, changed, len(plans), mode, round(time.monotonic() - started, 3))
+    return RemovalResult(total, changed, len(plans), mode, round(time.monotonic() - started, 3), stats)

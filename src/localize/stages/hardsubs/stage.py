@@ -72,7 +72,7 @@ HARDSUBS = Stage(name="hardsubs", version=VERSION, gives="hardsub", needs=("medi
 UNSUBTITLE = Stage(name="unsubtitle", version=VERSION, gives="picture", needs=("media", "hardsub"),
                    settings=("hardsubs",), output=Picture, run=_remove,
                    files=lambda data: (data["video"],),
-                   summary="remove the burned-in text from the picture (inpaint, blur or box)")
+                   summary="remove the burned-in text from the picture (temporal, inpaint, blur or box)")
 FUSE = Stage(name="fuse", version="2", gives="transcript", needs=("asr", "hardsub"), settings=("transcribe",),
              output=Transcript, run=_fuse,
              summary="the burned-in text with the ASR timing: the script each line really says")

@@ -51,6 +51,7 @@ def apply_overrides(diarization: Diarization, segments: list[Segment], overrides
         return diarization
     known = {s.id for s in diarization.speakers}
     labels = list(diarization.labels)
+    confidence = list(getattr(diarization, "confidence", []) or [])
     for index, segment in enumerate(segments):
         speaker = overrides.get(segment.id)
         if speaker is None:
@@ -59,5 +60,10 @@ def apply_overrides(diarization: Diarization, segments: list[Segment], overrides
             raise ConfigError(f"line {segment.id} is reassigned to {speaker!r}, who does not speak in this episode "
                               f"(speakers: {', '.join(sorted(known))})")
         labels[index] = speaker
+        if index < len(confidence):
+            confidence[index] = 1.0  # a person said so
     speakers = [dataclasses.replace(s, segments=labels.count(s.id)) for s in diarization.speakers]
-    return dataclasses.replace(diarization, labels=labels, speakers=speakers)
+    changes = {"labels": labels, "speakers": speakers}
+    if confidence:
+        changes["confidence"] = confidence
+    return dataclasses.replace(diarization, **changes)

@@ -10,6 +10,7 @@ call; :func:`episode` scores every line and the whole dub track.
 from __future__ import annotations
 
 import functools
+import math
 import threading
 from dataclasses import asdict, dataclass
 
@@ -18,6 +19,7 @@ import numpy as np
 from localize.errors import ModelError
 
 RATE = 16000
+_INPUT_SECONDS = 9.01  # speechmos's window (INPUT_LENGTH)
 _LOCK = threading.Lock()
 
 
@@ -53,8 +55,15 @@ def _model(threads: int = 2):
     return model
 
 
-def score(samples: np.ndarray, rate: int) -> Naturalness:
-    """DNSMOS of mono ``samples`` (float, [-1, 1]) at ``rate`` Hz; resampled to 16 kHz."""
+def score(samples: np.ndarray, rate: int, windows: int | None = None) -> Naturalness:
+    """DNSMOS of mono ``samples`` (float, [-1, 1]) at ``rate`` Hz; resampled to 16 kHz.
+
+    speechmos scores every 9 s window at 1 s hops, and repeats a short clip (doubling it) to
+    reach a window first: a 3 s line becomes 12 s and is scored three times over, each window
+    the same clip shifted. ``windows`` caps the windows scored (the clip, repeated, cut to that
+    many): ``windows=1`` scores a short dubbed line once, a third of the work for the same
+    sound.
+    """
     audio = np.asarray(samples, dtype=np.float32).reshape(-1)
     if audio.size < rate // 10 or not np.any(audio):
         raise ValueError("DNSMOS needs at least 0.1 s of sound")
@@ -64,6 +73,12 @@ def score(samples: np.ndarray, rate: int) -> Naturalness:
         divisor = np.gcd(RATE, int(rate))
         audio = resample_poly(audio, RATE // divisor, int(rate) // divisor).astype(np.float32)
     audio = np.clip(audio, -1.0, 1.0)
+    if windows is not None:
+        # speechmos scores floor(seconds) - 9 windows of 9.01 s (hops of 1 s): 9 + n seconds give n.
+        keep = (math.floor(_INPUT_SECONDS) + max(1, windows)) * RATE
+        if audio.size < keep:
+            audio = np.tile(audio, -(-keep // audio.size))
+        audio = audio[:keep]
     with _LOCK:
         result = _model()(audio, RATE, False)
     return Naturalness(float(result["ovrl_mos"]), float(result["sig_mos"]), float(result["bak_mos"]),

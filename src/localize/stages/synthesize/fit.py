@@ -15,7 +15,7 @@ from fractions import Fraction
 import numpy as np
 
 from localize.errors import ConfigError
-from localize.locales import Locale
+from localize.locales import Locale, speech_length
 from localize.stages.synthesize.base import Speech, Voice, VoiceBackend
 
 
@@ -168,7 +168,7 @@ class SpeakingPace:
         if seen:
             return round(float(np.median(seen)) * spoken_units(text))
         if self.chars_per_second:
-            return round(1000 * len(" ".join(text.split())) / self.chars_per_second)
+            return round(1000 * speech_length(text) / self.chars_per_second)
         return None
 
 

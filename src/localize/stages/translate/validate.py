@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from localize.locales import Locale
+from localize.locales import Locale, speech_length
 from localize.stages.translate.glossary import contains_term, find_terms
 
 # Han ideographs (CJK Unified + Extension A + Compatibility); kana and hangul are separate.
@@ -126,8 +126,8 @@ def validate_line(text: str, source: str, locale: Locale, terms: dict[str, str] 
     limit = absurd_length(source, budget)
     if len(stripped) > limit:
         problems.append(f"too-long: {len(stripped)} characters for a {len(source.strip())}-character line")
-    elif budget and len(stripped) > budget:
-        problems.append(f"over-budget: {len(stripped)} characters, budget {budget}")
+    elif budget and speech_length(stripped) > budget:  # counted as the locale's speaking rate was measured
+        problems.append(f"over-budget: {speech_length(stripped)} characters, budget {budget}")
     if locale.script == "latin" and locale.language in _STOPWORDS:
         words = re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)?", stripped.lower())
         if len(words) >= 4:
