@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -19,6 +20,8 @@ def localize_into(warm_work, short_episode, base: Path) -> Path:
     """Localize the short episode to en-US into ``base/out`` (its stages cached from ``warm_work``)."""
     work, out = base / "work", base / "out"
     warm_work.seed(work, short_episode.video.stem)
+    if (warm_work.root / "voices").is_dir() and not (work / "voices").exists():  # the series cast, as a real
+        shutil.copytree(warm_work.root / "voices", work / "voices")              # series folder keeps it
     result = subprocess.run([sys.executable, "-m", "localize", str(short_episode.video), "--to", "en-US", "--out",
                              str(out), "--work-dir", str(work), "--glossary", str(SERIES_GLOSSARY)],
                             capture_output=True, text=True, env={**os.environ, "LOCALIZE_PROGRESS": "0"})

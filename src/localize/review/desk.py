@@ -137,13 +137,15 @@ class ReviewDesk:
     # -- the cast -----------------------------------------------------------------------------
 
     def _cast(self, ref: ReportRef):
+        from localize.pipeline import cast_file_for
+        from localize.review.runs import load_run_options
         from localize.stages import cast as cast_module
+        from localize.workdir import WorkDir
 
-        path = ref.data.get("cast_file")
-        if not path:
-            raise ConfigError(f"{ref.path} names no cast file: render it again with `localize`")
-        series = cast_module.series_of(Path(ref.data["source"]["path"]))
-        return Path(path), cast_module.load(Path(path), series)
+        episode = Path(ref.data["source"]["path"])
+        # The cast file the next render reads (a cached cast artifact may name an older place).
+        path = cast_file_for(episode, WorkDir(ref.work_root), load_run_options(ref.work_root, ref.locale))
+        return Path(path), cast_module.load(Path(path), cast_module.series_of(episode))
 
     def characters(self, ref: ReportRef) -> dict[str, str]:
         """Speaker id -> character name, as the cast file says now."""
