@@ -9,6 +9,9 @@ fonts=$(fc-list 2>/dev/null || true)
 grep -q "Noto Sans CJK" <<<"$fonts" || need+=(fonts-noto-cjk)
 grep -q "NotoSansThai" <<<"$fonts" || need+=(fonts-noto-core)
 command -v fc-list >/dev/null 2>&1 || need+=(fontconfig)
+# Headless Chromium and its WebDriver: the review desk's browser test.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -53,5 +53,5 @@ def test_every_stage_of_the_graph_lives_in_its_own_folder():
             module = stage.run.__module__
             assert module.startswith("localize.stages."), (stage.name, module)
             assert module.split(".")[2] in folders, (stage.name, module)
-    assert folders == {"ingest", "separate", "transcribe", "hardsubs", "diarize", "translate", "cast", "synthesize",
-                       "lipsync", "mix", "naturalness", "subtitles", "export"}
+    assert folders == {"ingest", "separate", "transcribe", "hardsubs", "diarize", "reassign", "translate", "cast",
+                       "synthesize", "lipsync", "mix", "naturalness", "subtitles", "export"}

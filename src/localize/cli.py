@@ -496,6 +496,32 @@ def private_tempdir():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@cli.command("review")
+@click.argument("out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to serve on; anything but loopback needs LOCALIZE_REVIEW_TOKEN.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
+@click.option("--export", "export_to", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a report's lines to FILE.csv (speaker,start_time,end_time,transcription,translation).")
+@click.option("--import", "import_from", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Apply an edited FILE.csv or EP.LOCALE.srt, then render what it changed.")
+@click.option("--report", "report_id", default=None, help="The report (e.g. ep01.en-US) for --export/--import.")
+@click.option("--no-render", is_flag=True, help="With --import: record the edits only.")
+def review_command(out_dir: Path, host: str, port: int, export_to: Path | None, import_from: Path | None,
+                   report_id: str | None, no_render: bool) -> None:
+    """Review desk over a series' OUT_DIR: see every line, fix it, re-voice only what changed."""
+    from localize.review import cli as review_cli
+
+    if export_to and import_from:
+        raise LocalizeError("give --export or --import, not both")
+    if export_to:
+        review_cli.export_file(out_dir, export_to, report_id)
+    elif import_from:
+        review_cli.import_file(out_dir, import_from, report_id, render=not no_render)
+    else:
+        review_cli.serve(out_dir, host, port)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn :class:`LocalizeError` into one line and an exit code.
 

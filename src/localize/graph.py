@@ -16,6 +16,7 @@ from localize.stages.ingest import stage as ingest
 from localize.stages.lipsync import stage as lipsync
 from localize.stages.mix import stage as mix
 from localize.stages.naturalness import stage as naturalness
+from localize.stages.reassign import stage as reassign
 from localize.stages.separate import stage as separate
 from localize.stages.subtitles import stage as subtitles
 from localize.stages.synthesize import stage as synthesize
@@ -23,7 +24,7 @@ from localize.stages.transcribe import stage as transcribe
 from localize.stages.translate import stage as translate
 
 ANALYSIS = Graph("analysis", (ingest.STAGE, separate.STAGE, transcribe.STAGE, hardsubs.HARDSUBS, hardsubs.UNSUBTITLE,
-                              hardsubs.FUSE, diarize.STAGE), given=("source",))
+                              hardsubs.FUSE, diarize.STAGE, reassign.STAGE), given=("source",))
 
 # The subtitles come right after the translation: the picture's encode can start from them
 # while the voices are made.

@@ -22,6 +22,8 @@ from localize.graph import ANALYSIS, MARKET
 from localize.locales import Locale, get_locale
 from localize.model import Transcript, with_speakers
 from localize.progress import announce_stage
+from localize.qc import QcInputs, qc_path, write_qc_page
+from localize.review.runs import save_run_options
 from localize.stages.contract import Runner
 from localize.stages.cast import save as cast_save
 from localize.stages.diarize import Diarization, Speaker
@@ -147,6 +149,13 @@ def import_report_edits(report: Path, previous: Path, memory, locale_tag: str) -
     return changed
 
 
+def _asr_confidence(segment) -> float | None:
+    """Whisper's mean word probability over the line (None without word timings)."""
+    if not segment.words:
+        return None
+    return round(sum(word.probability for word in segment.words) / len(segment.words), 3)
+
+
 def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, market: dict, work: WorkDir,
                  options: PipelineOptions, outputs: dict[str, Path]) -> dict:
     """The market's JSON report: source facts, stage timings, loudness, speakers and every segment."""
@@ -187,6 +196,7 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
         "lipsync": {k: lipsync_result.get(k) for k in ("applied", "reason", "frames_changed", "frames_total",
                                                         "face_frames", "detector", "device")},
         "speakers": [{"id": s.id, "gender": s.gender, "f0_median_hz": s.f0_median_hz, "segments": s.segments,
+                      "character": synth.get("characters", {}).get(s.id),
                       "voice": synth["voices"].get(s.id)} for s in analysis.speakers],
         "segments": [{
             "id": seg.id, "start": seg.start_ms / 1000, "end": seg.end_ms / 1000, "speaker": seg.speaker,
@@ -197,6 +207,8 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
             "translation_confidence": tr.get("confidence"),
             "speed": by_id[seg.id]["speed"], "stretch": by_id[seg.id]["stretch"], "fits": by_id[seg.id]["fits"],
             "dub_start": by_id[seg.id].get("start_ms", seg.start_ms) / 1000,
+            "dub_end": (by_id[seg.id].get("start_ms", seg.start_ms) + by_id[seg.id].get("duration_ms", 0)) / 1000,
+            "asr_confidence": _asr_confidence(seg),
             "borrowed_ms": [by_id[seg.id].get("borrowed_before_ms", 0), by_id[seg.id].get("borrowed_after_ms", 0)],
             "energy_db": prosody.get(seg.id, {}).get("energy_db"), "gain_db": prosody.get(seg.id, {}).get("gain_db"),
             **({"dnsmos": rated[seg.id]["dnsmos"], "chars_per_second": rated[seg.id]["chars_per_second"]}
@@ -205,6 +217,8 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
             **({"unvoiced": by_id[seg.id]["unvoiced"]} if by_id[seg.id].get("unvoiced") else {}),
         } for seg, tr in zip(segments, translations)],
         "outputs": {name: str(p) for name, p in outputs.items()},
+        "work_dir": str(work.root.resolve()),
+        "cast_file": str(Path(synth["cast"]).resolve()) if synth.get("cast") else None,
     }
     write_json_atomic(path, report)
     return report
@@ -250,8 +264,11 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
     flat = {role: path for role, path in outputs.items() if role != "report"
             and (package is None or not (path == package or package in path.parents))}
     runner = analysis.runner.for_options(options)
+    # The review desk renders this market again later with exactly these options.
+    save_run_options(work.root, locale.tag, options)
+    qc_page = qc_path(outputs["report"])
     with staged_outputs(out_dir, f"{episode.stem}.{locale.tag}") as staging:
-        staged = {**outputs, **staging.paths({**flat, "report": outputs["report"]})}
+        staged = {**outputs, **staging.paths({**flat, "qc": qc_page, "report": outputs["report"]})}
         delivery = MarketDelivery(job=dataclasses.replace(final_job, video_out=staged["video"], srt_out=staged["srt"],
                                                           outputs=staged),
                                   staging=staging, final_outputs=outputs)
@@ -273,7 +290,10 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
             copy_stem(work.path(market["mix"]["dub"]), staged["dialogue"])
         listed = {role: outputs[role] for role in outputs
                   if role in ("video", "srt", "report") or outputs[role].exists() or staged[role].exists()}
-        write_report(staged["report"], episode, analysis, locale, market, work, options, listed)
+        report = write_report(staged["report"], episode, analysis, locale, market, work, options, listed)
+        write_qc_page(staged["qc"], QcInputs(report=report, mix=work.path(market["mix"]["mix"]),
+                                             target_lufs=options.mix.target_lufs, source=episode,
+                                             picture=analysis.picture, hardsub=analysis.hardsub))
     for path, cast in cast_updates:  # the market is delivered: its casting joins the series cast
         cast_save(cast, path)
     return outputs["report"]

@@ -12,6 +12,6 @@ def _run(ctx: StageContext) -> Diarization:
     return diarize(ctx.inputs["transcript"].segments, to_mono(samples), rate, ctx.settings.num_speakers)
 
 
-STAGE = Stage(name="diarize", version=VERSION, gives="speakers", needs=("transcript", "stems"),
+STAGE = Stage(name="diarize", version=VERSION, gives="diarization", needs=("transcript", "stems"),
               settings=("num_speakers",), output=Diarization, run=_run, release=release,
               summary="who speaks each line (Resemblyzer voice prints + pitch, clustered)")
