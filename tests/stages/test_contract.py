@@ -180,7 +180,7 @@ def test_the_real_graphs_are_consistent_and_described():
     rows = describe(GRAPHS)
     names = [row["stage"] for row in rows]
     assert names[:len(ANALYSIS.stages)] == ["ingest", "separate", "transcribe", "hardsubs", "unsubtitle", "fuse",
-                                            "diarize"]
+                                            "diarize", "reassign"]
     assert set(names) == {s.name for s in ANALYSIS.stages} | {s.name for s in MARKET.stages}
     assert all(row["summary"] for row in rows)
     assert MARKET.dependents("dub") == {"mix", "naturalness", "lipsync", "export"}
