@@ -201,7 +201,7 @@ def test_series_on_a_ray_cluster_survives_losing_a_node(tmp_path, short_episode,
     assert not any(o["details"].get("analysis_rerun") for o in renders)  # the shared work dir was used
 
     # Exactly one complete output set per episode x market, nothing half-written, nothing staged.
-    expected = {f"{s}.{t}.{ext}" for s in stems for t in locales for ext in ("mp4", "srt", "json")}
+    expected = {f"{s}.{t}.{ext}" for s in stems for t in locales for ext in ("mp4", "srt", "json", "html")}
     delivered = {p.name for p in out.iterdir() if p.is_file() and not p.name.startswith(".")}
     assert delivered == expected | {"ceo-romance.batch.json"}
     assert not [p for p in out.rglob("*") if ".part" in p.name], "a staging folder or temporary was left"

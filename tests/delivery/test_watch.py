@@ -213,7 +213,7 @@ def test_watcher_process_survives_kill_9_without_duplicates_or_losses(warm_work,
 
     # Exactly one output set per good file and market; nothing else, nothing partial.
     expected = {f"{stem}.en-US.tiktok.{suffix}" for stem in ("ep01", "ep02")
-                for suffix in ("mp4", "jpg", "manifest.json", "json")}
+                for suffix in ("mp4", "jpg", "manifest.json", "json", "html")}
     assert _delivered(out) == expected
     assert not [p for p in out.rglob("*") if ".part" in p.name or ".old-" in p.name]
     assert not [p for p in (out / ".localize-watch").rglob("*") if p.is_file()]  # snapshots dropped
