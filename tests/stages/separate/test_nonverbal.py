@@ -103,12 +103,16 @@ def test_render_mix_keeps_them_only_when_asked(stem, tmp_path, backend):
     does; a bed that already holds the dialogue (``none``) is left alone."""
     import dataclasses
 
+    from pathlib import Path
+
     from localize.audio import read_wav, write_wav
     from localize.locales import get_locale
     from localize.model import Segment, Transcript
-    from localize.pipeline import Analysis, PipelineOptions, render_mix
-    from localize.stages.mix import MixOptions
+    from localize.pipeline import PipelineOptions
+    from localize.stages.contract import Graph, Runner
+    from localize.stages.mix.stage import STAGE as MIX
     from localize.stages.separate import Stems
+    from localize.stages.mix import MixOptions
     from localize.workdir import WorkDir
 
     track, span, _ = stem
@@ -119,14 +123,16 @@ def test_render_mix_keeps_them_only_when_asked(stem, tmp_path, backend):
     (work.root / "dub.en-US").mkdir()
     t = np.arange(int(1.2 * 24000)) / 24000
     write_wav(work.path("dub.en-US/0000.wav"), 0.2 * np.sin(2 * np.pi * 220 * t), 24000)
-    analysis = Analysis(ingest=None, stems=Stems("dialogue.wav", "bed.wav", backend, backend == "none"),
-                        transcript=Transcript("zh", [Segment(0, span[0], span[1], "你为什么要骗我？")]),
-                        speakers=[], keys={"separate": backend}, hardsub=None, picture=None)
-    synth = {"lines": [{"id": 0, "clip": "dub.en-US/0000.wav", "start_ms": span[0]}]}
+    given = {"stems": Stems("dialogue.wav", "bed.wav", backend, backend == "none"),
+             "transcript": Transcript("zh", [Segment(0, span[0], span[1], "你为什么要骗我？")]),
+             "dub": {"lines": [{"id": 0, "clip": "dub.en-US/0000.wav", "start_ms": span[0]}]}}
     results = {}
     for keep in (False, True):
         options = dataclasses.replace(PipelineOptions(), mix=MixOptions(keep_nonverbal=keep))
-        mixed, _ = render_mix(analysis, get_locale("en-US"), synth, options, work, f"synth-{keep}")
+        runner = Runner(work, options, Path("ep.mp4"))
+        for name, value in given.items():
+            runner.give(name, value, key=repr(value))
+        mixed = runner.run(Graph("g", (MIX,), given=tuple(given)), locale=get_locale("en-US"))["mix"]
         results[keep] = (mixed, read_wav(work.path(mixed["mix"]))[0])
     (off, off_audio), (on, on_audio) = results[False], results[True]
     assert "nonverbal_ms" not in off

@@ -151,7 +151,7 @@ def test_long_text_is_chunked(backend, spoken, monkeypatch):
 
 
 def test_errors(backend):
-    with pytest.raises(ConfigError, match="empty"):
+    with pytest.raises(UnspeakableText, match="empty"):
         backend.synthesize("   ", CAST[0], EN)
     with pytest.raises(UnspeakableText, match="nothing pronounceable"):
         backend.synthesize("...!? 🙂", CAST[0], EN)

@@ -104,7 +104,8 @@ def test_clone_rejects_wrong_embedding(model_dir):
 def test_cli_option_and_config_pick_the_cloning_backend(model_dir, tmp_path):
     from localize.cli import _pipeline_options
     from localize.config import load_settings
-    from localize.pipeline import PipelineOptions, voice_backend
+    from localize.pipeline import PipelineOptions
+    from localize.stages.synthesize.stage import open_voice_backend as voice_backend
 
     settings = load_settings(environ={})
     options = _pipeline_options(settings, voice_model=model_dir)
