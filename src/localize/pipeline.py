@@ -26,6 +26,7 @@ from localize.qc import QcInputs, qc_path, write_qc_page
 from localize.review.runs import save_run_options
 from localize.stages.contract import Runner
 from localize.stages.cast import save as cast_save
+from localize.stages.cast.stage import STAGE as CAST_STAGE
 from localize.stages.diarize import Diarization, Speaker
 from localize.stages.export import AI_LABEL, ExportJob
 from localize.stages.hardsubs import HardsubAnalysis, HardsubOptions
@@ -296,6 +297,8 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
                                              picture=analysis.picture, hardsub=analysis.hardsub))
     for path, cast in cast_updates:  # the market is delivered: its casting joins the series cast
         cast_save(cast, path)
+    if cast_updates:  # the cast artifact now matches the file it wrote
+        runner.rekey(CAST_STAGE, locale=locale, runtime={"cast_file": cast_file_for(episode, work, options)})
     return outputs["report"]
 
 

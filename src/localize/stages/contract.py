@@ -276,6 +276,18 @@ class Runner:
                 after[stage.name](value)
         return self.artifacts
 
+    def rekey(self, stage: Stage, *, locale: Locale | None = None, runtime: Mapping[str, Any] | None = None) -> None:
+        """Store ``stage``'s current artifact again under the key its outside input gives now.
+
+        For a stage whose own result was written to that outside input after it ran (the cast stage's
+        casting, saved to the cast file once the market is delivered): the artifact matches the file
+        it wrote, so the next run finds it instead of casting again.
+        """
+        ctx = StageContext(stage=stage, work=self.work, inputs={n: self.artifacts[n] for n in stage.needs},
+                           settings=SettingsView(self.options, stage), locale=locale, episode=self.episode,
+                           runtime=runtime or {})
+        self.work.save(stage.record_name(locale), self.key_of(stage, ctx), encode(stage, self.artifacts[stage.gives]))
+
     def _files_present(self, stage: Stage, data: Any) -> bool:
         if stage.files is None:
             return True

@@ -479,8 +479,10 @@ def who_speaks_where(cast: Cast, out_dirs: list[Path]) -> dict[str, list[Role]]:
                 if work and not role.lines:
                     try:
                         labels = json.loads(work[-1].read_text(encoding="utf-8"))["data"]["labels"]
-                        segments = json.loads(work[-1].with_name("fuse.json").read_text(
-                            encoding="utf-8"))["data"]["segments"]
+                        # The fused transcript (what the labels number); work dirs made before it had only ASR's.
+                        fused = work[-1].with_name("fuse.json")
+                        segments = json.loads((fused if fused.exists() else work[-1].with_name("transcribe.json"))
+                                              .read_text(encoding="utf-8"))["data"]["segments"]
                     except (OSError, ValueError, KeyError):
                         labels, segments = [], []
                     role.lines = [Line(s["start_ms"], s["end_ms"], s.get("source_text", ""))
