@@ -121,17 +121,13 @@ def _run(ctx: StageContext) -> dict:
 
             clip, _key = ctx.unit("clip", inputs, make, files=lambda data: (data["clip"],))
             prev_end = clip["start_ms"] + clip["duration_ms"]
-            lines.append({"id": segment.id, **clip, "slot_ms": slot.room_ms, "voice": _as_dict(voice)})
+            lines.append({"id": segment.id, **clip, "slot_ms": slot.room_ms, "voice": dataclasses.asdict(voice)})
         _remove_unused(clip_dir, {work.path(line["clip"]) for line in lines})
         return {"backend": _backend_name(voices, ctx), "lines": lines,
-                "voices": {k: _as_dict(v) for k, v in voices.items()}, "characters": dict(cast.characters),
+                "voices": {k: dataclasses.asdict(v) for k, v in voices.items()}, "characters": dict(cast.characters),
                 "cast": cast.cast_file}
     finally:
         backend.close()
-
-
-def _as_dict(voice) -> dict:
-    return dataclasses.asdict(voice)
 
 
 def _backend_name(voices: dict, ctx: StageContext) -> str:
