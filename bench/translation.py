@@ -16,12 +16,25 @@ Also reported: amounts right (lines stating an amount whose figure the translati
 gives, per the market's currency rule) and the low-confidence flag's precision and
 recall against the lines whose own chrF is below ``--bad-chrf`` (30).
 
-Length budgets: each line gets the duration a Chinese speaker needs for it
-(``--zh-cps`` Han characters a second, plus a short pause per comma), times the
-locale's speakable characters a second (en-US: 16.5, measured on Kokoro; see
-localize/locales.py), as the pipeline does with real durations. The bench gives no
-line the silence after it (the pipeline does, capped: localize/stages/translate/budget.py),
-so its budgets are the stricter ones.
+Length budgets (``--budget``): each line is given the duration a Chinese speaker
+needs for it (``--zh-cps`` Han characters a second, plus 0.25 s per comma), then
+
+- ``pipeline`` (default): the budget the pipeline's translate stage computes and
+  flags against. Lines are laid end to end with the pause after each drawn as the
+  sample generator draws them (localize/sample/draw.py: a quarter with none, the
+  rest 150-1200 ms; seeded, so every run and backend gets the same), and the budgets
+  come from ``line_budgets`` (localize/stages/translate/budget.py) with the voice
+  stage's gap and borrow limits, exactly as ``stages/translate/stage.py`` calls it:
+  a line may run into the silence after it, up to 500 ms, keeping 150 ms free.
+- ``strict``: the line's own duration only, no silence borrowed (the budget this
+  bench used before; stricter than anything the pipeline enforces).
+
+Both are then times the locale's speakable characters a second (en-US: 16.5,
+measured on Kokoro; see localize/locales.py) and counted with ``speech_length``, as
+the pipeline counts. ``over_budget_pct`` is against the chosen budget;
+``over_strict_budget_pct`` and ``over_budget_at_max_speed_pct`` (longer than the voice
+stage can fit even at its top TTS speed, 1.2x, before any time-stretch) are printed
+alongside.
 """
 
 from __future__ import annotations
@@ -53,11 +66,34 @@ def speech_budget(zh: str, zh_cps: float, target_cps: float) -> int:
     The time is its Han characters at ``zh_cps`` plus 0.25 s per internal pause (comma,
     full stop, ellipsis), the floor of 8 characters being the pipeline's.
     """
+    return max(8, int(zh_seconds(zh, zh_cps) * target_cps))
+
+
+def zh_seconds(zh: str, zh_cps: float) -> float:
+    """How long a Chinese actor takes for ``zh``: its Han characters at ``zh_cps`` plus 0.25 s per internal pause."""
     import re
 
     han = len(re.findall(r"[\u3400-\u9fff]", zh))
     pauses = len(re.findall(r"[，。！？、…；,!?]", zh.rstrip("。！？!?…")))
-    return max(8, int((han / zh_cps + 0.25 * pauses) * target_cps))
+    return han / zh_cps + 0.25 * pauses
+
+
+def pipeline_budgets(lines: list[str], zh_cps: float, locale, seed: int = 16) -> list[int]:
+    """The budgets the pipeline would give ``lines`` laid end to end with sample-generator pauses between them."""
+    import random
+
+    from localize.stages.synthesize.fit import BORROW_GAP_MS, MAX_BORROW_AFTER_MS
+    from localize.stages.translate.budget import line_budgets
+
+    rng = random.Random(seed)
+    timings, cursor = [], 0
+    for zh in lines:
+        start = cursor
+        end = start + max(1, round(1000 * zh_seconds(zh, zh_cps)))
+        timings.append((start, end))
+        # The sample generator's pause before a line (localize/sample/draw.py, draw_script).
+        cursor = end + (0 if rng.random() < 0.25 else rng.randint(150, 1200))
+    return line_budgets(timings, locale, cursor, gap_ms=BORROW_GAP_MS, max_borrow_ms=MAX_BORROW_AFTER_MS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="GGUF file for --backend llama")
     parser.add_argument("--bad-chrf", type=float, default=30.0, help="a line below this chrF counts as bad")
     parser.add_argument("--zh-cps", type=float, default=4.5, help="Chinese speaking rate for budgets (0: none)")
+    parser.add_argument("--budget", choices=("pipeline", "strict"), default="pipeline",
+                        help="length budgets: the pipeline's (with the silence after a line) or strict (none)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every line")
     args = parser.parse_args(argv)
 
@@ -100,7 +138,10 @@ def main(argv: list[str] | None = None) -> int:
             lambda: GemmaTranslator(context=args.context, substitute=not args.no_substitute))
         _load(*_settings())
     load_s = time.perf_counter() - started
-    budgets = [speech_budget(zh, args.zh_cps, locale.chars_per_second) for zh, _ in rows] if args.zh_cps else None
+    strict = [speech_budget(zh, args.zh_cps, locale.chars_per_second) for zh, _ in rows] if args.zh_cps else None
+    budgets = strict
+    if args.zh_cps and args.budget == "pipeline":
+        budgets = pipeline_budgets([zh for zh, _ in rows], args.zh_cps, locale)
     request = TranslationRequest([zh for zh, _ in rows], locale, glossary, budgets_chars=budgets,
                                  use_market=not args.no_market)
     terms = request.terms()
@@ -121,9 +162,17 @@ def main(argv: list[str] | None = None) -> int:
     final_ok = [i for i in needs
                 if all(contains_term(hyps[i], terms[t]) for t in find_terms(rows[i][0], terms))]
     per_line = [r.seconds for r in results]
+    from localize.locales import speech_length
+    from localize.stages.synthesize.fit import MAX_SPEED
     from localize.stages.translate.numbers import source_amounts
 
     refs = [ref for _, ref in rows]
+
+    def over_pct(texts: list[str], limits: list[int] | None, speed: float = 1.0) -> float | None:
+        """Share of ``texts`` longer than their budget (counted as the pipeline counts), at TTS ``speed``."""
+        if not limits:
+            return None
+        return round(100 * sum(speech_length(t) > b * speed for t, b in zip(texts, limits)) / len(texts), 1)
     line_chrf = [sacrebleu.sentence_chrf(h, [ref]).score for h, ref in zip(hyps, refs)]
     # Amounts: lines that state one; right when no amount/currency check fails on the kept text.
     amount_lines = [i for i, (zh, _) in enumerate(rows) if source_amounts(zh)]
@@ -144,10 +193,12 @@ def main(argv: list[str] | None = None) -> int:
         "glossary_compliance_model_pct": round(100 * (len(needs) - len(forced & set(needs))) / max(1, len(needs)), 1),
         "glossary_compliance_final_pct": round(100 * len(final_ok) / max(1, len(needs)), 1),
         "leftover_chinese_pct": round(100 * sum(has_han(h) for h in hyps) / len(rows), 1),
-        "over_budget_pct": round(100 * sum(bool(b) and len(h) > b for h, b in zip(hyps, budgets or [0] * len(hyps)))
-                                 / len(rows), 1),
-        "references_over_budget_pct": round(100 * sum(bool(b) and len(ref) > b for (_, ref), b in
-                                                      zip(rows, budgets or [0] * len(rows))) / len(rows), 1),
+        "budget": args.budget if budgets else None,
+        "over_budget_pct": over_pct(hyps, budgets),
+        "references_over_budget_pct": over_pct(refs, budgets),
+        "over_strict_budget_pct": over_pct(hyps, strict),
+        "references_over_strict_budget_pct": over_pct(refs, strict),
+        "over_budget_at_max_speed_pct": over_pct(hyps, budgets, MAX_SPEED),
         "condensed_pct": round(100 * sum(any(p.startswith("condensed") for p in r.problems) for r in results)
                                / len(rows), 1),
         "clean_pct": round(100 * sum(not r.problems for r in results) / len(rows), 1),
@@ -173,13 +224,13 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in report.items():
         print(f"{key:32s} {value}")
     for (zh, _), r, b in zip(rows, results, budgets or []):
-        if b and len(r.text) > b:
-            print(f"over budget: {len(r.text)}/{b} {r.text!r} ({zh})")
+        if b and speech_length(r.text) > b:
+            print(f"over budget: {speech_length(r.text)}/{b} {r.text!r} ({zh})")
     if args.json:
         args.json.write_text(json.dumps({"summary": report, "lines": [
-            {"zh": zh, "ref": ref, "hyp": r.text, "attempts": r.attempts, "problems": r.problems,
+            {"zh": zh, "ref": ref, "hyp": r.text, "budget": b, "attempts": r.attempts, "problems": r.problems,
              "seconds": r.seconds, "confidence": r.confidence, "chrF": round(score, 1)}
-            for (zh, ref), r, score in zip(rows, results, line_chrf)]}, ensure_ascii=False, indent=2) + "\n")
+            for (zh, ref), r, score, b in zip(rows, results, line_chrf, budgets or [None] * len(rows))]}, ensure_ascii=False, indent=2) + "\n")
     return 0
 
 
