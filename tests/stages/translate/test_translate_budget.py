@@ -81,6 +81,36 @@ def test_line_still_over_budget_gets_one_shorter_retry_then_is_reported_whole():
     assert [p for p in r.problems if p.startswith("over-budget")] == ["over-budget: 51 characters, budget 30"]
 
 
+class Shrinking(Translator):
+    """Too long every time, but less so on each retry: the kept line must be the one that overruns least."""
+
+    name = "test-shrinking"
+    answers = ["Working people's lives are also lives truly worth living!",
+               "Working people's lives are worth living too!"]
+
+    def translate(self, request, indices, feedback):
+        FEEDBACK.append(dict(feedback))
+        return {i: self.answers[min(len(FEEDBACK), len(self.answers)) - 1] for i in indices}
+
+
+if Shrinking.name not in TRANSLATORS.names():
+    TRANSLATORS.register(Shrinking.name)(Shrinking)
+
+
+def test_of_candidates_all_over_budget_the_least_over_is_kept():
+    FEEDBACK.clear()
+    results = translate_lines(TranslationRequest(["打工人的命也是命！"], get_locale("en-US"), budgets_chars=[30],
+                                                 use_market=False), [Shrinking.name], max_attempts=3)
+    assert len(FEEDBACK) == 2
+    assert results[0].text == Shrinking.answers[1]
+    assert results[0].problems == [f"over-budget: {len(Shrinking.answers[1])} characters, budget 30"]
+
+
+def test_condense_keeps_now_in_from_now_on():
+    assert condense("From now on, you are the young madam of the Gu family.", 51, "en").text == (
+        "From now on, you're the young madam of the Gu family.")
+
+
 def test_condense_uses_shorter_words_and_spoken_questions_but_keeps_glossary_terms():
     out = condense("Do you think your mother will give you the information immediately?", 47, "en")
     assert out.text == "You think your mom will give you the info now?", out

@@ -38,12 +38,20 @@ def test_prompt_holds_rules_glossary_script_amounts_and_names(tiny_gguf):
     lines = ["顾总，会议开始了。", "晚晚，你哥又欠了五万块。", "走吧。"]
     request = TranslationRequest(lines, EN, GLOSSARY, speakers=["A", "B", "A"], budgets_chars=[40, 50, 12])
     terms = request.terms()
-    system, user = backend.messages(request, 1, terms, "amount: 50,000 must appear as a figure")
+    first = backend.messages(request, 1, terms, None)
+    system, *examples, user = first
     # The whole script is context, with names and amounts already written in, and the glossary is stated.
     assert "1. [A] Mr. Gu，会议开始了。" in system["content"] and "3. [A] 走吧。" in system["content"]
     assert "顾总 = Mr. Gu" in system["content"] and "晚晚 = Wanwan" in system["content"]
     assert "Wanwan，你又欠了50,000 yuan。" in user["content"] and "at most 50 characters" in user["content"]
-    assert "rejected: amount: 50,000 must appear as a figure" in user["content"]
+    # Worked examples (none from the eval sets) come as earlier turns of the same conversation.
+    assert [turn["role"] for turn in examples[:2]] == ["user", "assistant"] and len(examples) % 2 == 0
+    assert examples == backend.messages(request, 0, terms, None)[1:-1]
+    # A retry shows the rejected answer as the model's own turn, then says what was wrong with it.
+    retry = backend.messages(request, 1, terms, "amount: 50,000 must appear as a figure", "Wanwan owes money.")
+    assert retry[:len(first)] == first
+    assert retry[-2] == {"role": "assistant", "content": "Wanwan owes money."}
+    assert "rejected: amount: 50,000 must appear as a figure" in retry[-1]["content"]
     # Lines of one script window share the system turn, so llama.cpp reuses the evaluated prefix.
     assert backend.system(request, 0, terms) == system["content"]
 

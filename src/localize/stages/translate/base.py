@@ -181,6 +181,19 @@ def _call(backend: Translator, request: TranslationRequest, indices: list[int],
                              time.perf_counter() - started)}
 
 
+def _rank(request: TranslationRequest, index: int, text: str, problems: list[str]) -> tuple[int, int, int]:
+    """Sort key for a line's candidates, lower is better: its worst problem, how many, then how far over budget.
+
+    The last breaks ties between attempts that are all too long: the one that overruns
+    least leaves the voice stage the least to absorb.
+    """
+    from localize.locales import speech_length
+
+    budget = request.budget(index)
+    over = max(0, speech_length(text) - budget) if budget and text else 0
+    return (*severity(problems), over)
+
+
 def _feedback(problems: list[str], budget: int | None) -> str:
     """What the backend is told on a retry; an over-budget line gets a plain "shorter" instruction."""
     notes = list(problems)
@@ -272,7 +285,8 @@ def translate_lines(request: TranslationRequest, backends: Sequence[str] = ("gem
                     else:
                         text = ""
                         problems = [error or f"empty: {name} gave no usable output"]
-                    if best[i].backend == "none" or severity(problems) < severity(best[i].problems):
+                    if best[i].backend == "none" or (_rank(request, i, text, problems)
+                                                     < _rank(request, i, best[i].text, best[i].problems)):
                         best[i] = _Best(text=text, backend=name, problems=problems, notes=notes,
                                         confidence=backend.confidence(i) if text else None,
                                         threshold=backend.low_confidence)

@@ -32,7 +32,7 @@ FILLERS: dict[str, list[str]] = {
 # Fillers that are also ordinary words ("Do you know him?", "so much", "I'm well") go only where
 # commas set them off as a discourse marker: "Well, ...", "..., you know, ...".
 BOUNDED: dict[str, set[str]] = {
-    "en": {"you know", "I mean", "well", "so", "oh", "ah", "hey", "anyway", "look", "listen", "indeed"},
+    "en": {"you know", "I mean", "well", "so", "oh", "ah", "hey", "anyway", "look", "listen", "indeed", "now"},
     "es": {"pues", "bueno", "oye", "mira"},
     "pt": {"bem", "olha", "ei"},
     "id": set(),

@@ -26,6 +26,7 @@ from typing import Any
 
 from localize.errors import ConfigError, ModelError
 from localize.stages.translate.base import TRANSLATORS, TranslationRequest, Translator
+from localize.stages.translate.examples import examples_for
 from localize.stages.translate.glossary import find_terms, substitute_terms
 from localize.stages.translate.numbers import amounts_as_digits
 
@@ -138,6 +139,7 @@ class LlamaTranslator(Translator):
         self._request_id: int | None = None
         self._tries: dict[int, int] = {}
         self._confidence: dict[int, float] = {}
+        self._last: dict[int, str] = {}  # the last answer per line, shown back on a retry
 
     # -- prompt -------------------------------------------------------------------------------
     def _shown(self, request: TranslationRequest, index: int, terms: dict[str, str]) -> str:
@@ -171,16 +173,29 @@ class LlamaTranslator(Translator):
         return " ".join(rules) + "\n\nThe episode's script, for context:\n" + "\n".join(script)
 
     def messages(self, request: TranslationRequest, index: int, terms: dict[str, str],
-                 feedback: str | None) -> list[dict[str, str]]:
-        """The chat turns for line ``index``: the shared system turn, then the line (and what went wrong)."""
+                 feedback: str | None, previous: str | None = None) -> list[dict[str, str]]:
+        """The chat turns for line ``index``.
+
+        The shared system turn, worked examples (:mod:`.examples`: the same for every line,
+        so they stay in llama.cpp's reused prefix), then the line. On a retry the rejected
+        answer is shown as the model's own turn with what was wrong, so a "shorter" retry
+        shortens that answer instead of translating afresh.
+        """
+        turns = [{"role": "system", "content": self.system(request, index, terms)}]
+        for source, target in examples_for(request.locale.language):
+            turns += [{"role": "user", "content": f"Translate into {request.locale.name}:\n{source}"},
+                      {"role": "assistant", "content": target}]
         ask = f"Translate line {index + 1} into {request.locale.name}:\n{self._shown(request, index, terms)}"
         budget = request.budget(index)
         if budget:
             ask += f"\n(at most {budget} characters)"
+        turns.append({"role": "user", "content": ask})
         if feedback:
-            ask += f"\nYour previous answer was rejected: {feedback}. Answer again, one line only."
-        return [{"role": "system", "content": self.system(request, index, terms)},
-                {"role": "user", "content": ask}]
+            if previous:
+                turns.append({"role": "assistant", "content": previous})
+            turns.append({"role": "user", "content": f"That answer was rejected: {feedback}. "
+                                                     "Answer again, one line only."})
+        return turns
 
     # -- decoding -----------------------------------------------------------------------------
     def translate(self, request: TranslationRequest, indices: list[int], feedback: dict[int, str]) -> dict[int, str]:
@@ -188,7 +203,7 @@ class LlamaTranslator(Translator):
         from llama_cpp import LogitsProcessorList
 
         if id(request) != self._request_id:
-            self._request_id, self._tries, self._confidence = id(request), {}, {}
+            self._request_id, self._tries, self._confidence, self._last = id(request), {}, {}, {}
         llm = _load(str(self.path), self.n_ctx, _threads())
         terms = request.terms()
         out: dict[int, str] = {}
@@ -200,11 +215,12 @@ class LlamaTranslator(Translator):
             sampling = {"temperature": 0.0} if tries < 3 else {"temperature": 0.7, "top_p": 0.9, "seed": 1234}
             limit = min(self.max_tokens, 3 * len(request.lines[index].strip()) + 24)
             response = llm.create_chat_completion(
-                messages=self.messages(request, index, terms, feedback.get(index)), max_tokens=limit,
+                messages=self.messages(request, index, terms, feedback.get(index), self._last.get(index)),
+                max_tokens=limit,
                 logits_processor=LogitsProcessorList([recorder]), **sampling)
             text = clean_answer(response["choices"][0]["message"]["content"] or "")
             if text:
-                out[index] = text
+                out[index] = self._last[index] = text
                 mean = recorder.mean()
                 if mean is not None:
                     self._confidence[index] = mean
