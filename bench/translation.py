@@ -122,7 +122,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from localize.locales import get_locale
     from localize.stages.translate import TRANSLATORS, TranslationRequest, load_glossary, translate_lines
-    from localize.stages.translate.base import MAX_SHORTEN_RETRIES
     from localize.stages.translate.gemma import GemmaTranslator, _load, _settings
     from localize.stages.translate.validate import has_han
 
@@ -186,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         "market": not args.no_market,
         "locale": locale.tag,
         "context": args.context,
-        "shorten_retries": MAX_SHORTEN_RETRIES if args.shorten_retries is None else args.shorten_retries,
+        "shorten_retries": "backend's own" if args.shorten_retries is None else args.shorten_retries,
         "substitute": not args.no_substitute,
         "chrF": round(sacrebleu.corpus_chrf(hyps, [[ref for _, ref in rows]]).score, 1),
         "glossary_lines": len(needs),

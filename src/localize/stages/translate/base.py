@@ -124,6 +124,9 @@ class Translator(ABC):
     batch_size: int = 1
     # Below this mean token log-probability a line is flagged ``low-confidence``; None: never flagged.
     low_confidence: float | None = None
+    # "Shorter" retries for a line only too long; None: MAX_SHORTEN_RETRIES. A backend whose
+    # retry is cheap and sees its rejected answer (llama) may take more.
+    shorten_retries: int | None = None
 
     @abstractmethod
     def translate(self, request: TranslationRequest, indices: list[int], feedback: dict[int, str]) -> dict[int, str]:
@@ -198,13 +201,16 @@ def _feedback(problems: list[str], budget: int | None) -> str:
     """What the backend is told on a retry; an over-budget line gets a plain "shorter" instruction."""
     notes = list(problems)
     if budget and any(code_of(p) in ("over-budget", "too-long") for p in problems):
-        notes.append(f"say it shorter, in at most {budget} characters, keeping names and meaning")
+        # Small models count words better than characters; 6 characters a word is a safe side
+        # of English and Spanish speech (5.2 and 5.8 with the space).
+        notes.append(f"say it shorter, in at most {budget} characters (about {max(2, budget // 6)} words), "
+                     "keeping names and meaning")
     return "; ".join(notes)
 
 
 def translate_lines(request: TranslationRequest, backends: Sequence[str] = ("gemma",), *,
                     max_attempts: int = MAX_ATTEMPTS, memory: TranslationMemory | None = None,
-                    episode: str | None = None, shorten_retries: int = MAX_SHORTEN_RETRIES,
+                    episode: str | None = None, shorten_retries: int | None = None,
                     options: Mapping[str, dict[str, Any]] | None = None) -> list[TranslatedLine]:
     """Translate every line of ``request``, validating each and retrying or falling back.
 
@@ -214,7 +220,9 @@ def translate_lines(request: TranslationRequest, backends: Sequence[str] = ("gem
     lines still failing go to the next backend. A line over its length budget is
     first condensed by rule (:mod:`.condense`), and only when that is not enough is
     the backend asked for a shorter version, ``shorten_retries`` times at most
-    (default :data:`MAX_SHORTEN_RETRIES`; 0 leaves length to the rules alone).
+    (default: the backend's own :attr:`Translator.shorten_retries`, else
+    :data:`MAX_SHORTEN_RETRIES`; 0 leaves length to the rules alone). Of candidates
+    all too long, the one that overruns least is kept.
     The best attempt is kept for every line; missing glossary terms are then put in
     by rule. A line still over budget keeps its ``over-budget`` problem (reported,
     never cut, never sped up). ``options[name]`` are keyword arguments for backend
@@ -256,6 +264,8 @@ def translate_lines(request: TranslationRequest, backends: Sequence[str] = ("gem
             continue
         feedback: dict[int, str] = {}
         shortened = dict.fromkeys(pending, 0)
+        shorten_cap = shorten_retries if shorten_retries is not None else (
+            MAX_SHORTEN_RETRIES if backend.shorten_retries is None else backend.shorten_retries)
         handed_on: list[int] = []  # retries here cannot help: the next backend gets them
         broken = False
         for _ in range(max_attempts):
@@ -293,7 +303,7 @@ def translate_lines(request: TranslationRequest, backends: Sequence[str] = ("gem
                     if not problems:
                         continue
                     if all(code_of(p) == "over-budget" for p in problems):
-                        if shortened[i] >= shorten_retries:
+                        if shortened[i] >= shorten_cap:
                             handed_on.append(i)
                             continue
                         shortened[i] += 1

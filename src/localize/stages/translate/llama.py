@@ -29,6 +29,7 @@ from localize.stages.translate.base import TRANSLATORS, TranslationRequest, Tran
 from localize.stages.translate.examples import examples_for
 from localize.stages.translate.glossary import find_terms, substitute_terms
 from localize.stages.translate.numbers import amounts_as_digits
+from localize.stages.translate.validate import code_of
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ DEFAULT_CONTEXT = 4096
 # the 48-line eval set (tests/data/translation_eval.zh-en.tsv) only, best F1 against lines of chrF < 30
 # (bench/confidence_flag.py); on 44 held-out lines it gave precision 42%, recall 45%.
 LOW_CONFIDENCE = -0.41
+# Problems a retry fixes by editing its last answer rather than translating again.
+_EDITS = {"over-budget", "too-long", "amount", "glossary", "currency", "formality"}
 _NUMBERING_RE = re.compile(r"^\s*(?:line\s*)?\d+\s*[.:)\]]\s*", re.IGNORECASE)
 _LABEL_RE = re.compile(r"^\s*(?:translation|english|spanish|español|answer|output)\s*:\s*", re.IGNORECASE)
 
@@ -67,9 +70,42 @@ def _load(path: str, n_ctx: int, threads: int) -> Any:
         raise ModelError(f"llama.cpp cannot load {path}: {exc}") from None
 
 
+@functools.lru_cache(maxsize=4)
+def _han_tokens(path: str, n_ctx: int, threads: int) -> Any:
+    """Ids of the tokens that write Chinese characters, whole or begun (UTF-8 lead bytes E3 90-E9).
+
+    For a target that is not written in Han characters they are never chosen, so no Chinese
+    can be left in a line (a 1.5B model otherwise copies a word it does not know: "抢 my man").
+    A lead byte of U+3400..U+9FFF only ever starts a CJK ideograph (or Yi, just above), never
+    a Latin, Arabic, Thai or Devanagari letter, nor punctuation.
+    """
+    import numpy as np
+
+    llm = _load(path, n_ctx, threads)
+    banned = []
+    for token in range(llm.n_vocab()):
+        piece = llm.detokenize([token])
+        if any(0xE4 <= byte <= 0xE9 for byte in piece) or \
+                any(piece[k] == 0xE3 and 0x90 <= piece[k + 1] <= 0xBF for k in range(len(piece) - 1)):
+            banned.append(token)
+    return np.array(banned, dtype=np.int64)
+
+
+class _BanTokens:
+    """A logits processor that rules some tokens out."""
+
+    def __init__(self, tokens: Any) -> None:
+        self.tokens = tokens
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        scores[self.tokens] = -float("inf")
+        return scores
+
+
 def unload() -> None:
     """Free the process-wide model (the next translation loads it again)."""
     _load.cache_clear()
+    _han_tokens.cache_clear()
     gc.collect()
 
 
@@ -115,6 +151,7 @@ class LlamaTranslator(Translator):
 
     name = "llama"
     batch_size = 1
+    shorten_retries = 2  # a retry costs a few seconds here and sees its rejected answer
 
     def __init__(self, model: str | Path | None = None, n_ctx: int = DEFAULT_CONTEXT, max_tokens: int = 96,
                  low_confidence: float | None = LOW_CONFIDENCE, name: str | None = None) -> None:
@@ -206,6 +243,10 @@ class LlamaTranslator(Translator):
             self._request_id, self._tries, self._confidence, self._last = id(request), {}, {}, {}
         llm = _load(str(self.path), self.n_ctx, _threads())
         terms = request.terms()
+        # Recorded first, so the confidence is the model's own, before any token is ruled out.
+        processors: list[Any] = []
+        if request.locale.script != "cjk":
+            processors.append(_BanTokens(_han_tokens(str(self.path), self.n_ctx, _threads())))
         out: dict[int, str] = {}
         for index in indices:
             if not request.lines[index].strip():
@@ -215,9 +256,8 @@ class LlamaTranslator(Translator):
             sampling = {"temperature": 0.0} if tries < 3 else {"temperature": 0.7, "top_p": 0.9, "seed": 1234}
             limit = min(self.max_tokens, 3 * len(request.lines[index].strip()) + 24)
             response = llm.create_chat_completion(
-                messages=self.messages(request, index, terms, feedback.get(index), self._last.get(index)),
-                max_tokens=limit,
-                logits_processor=LogitsProcessorList([recorder]), **sampling)
+                messages=self.messages(request, index, terms, feedback.get(index), self._shown_back(index, feedback)),
+                max_tokens=limit, logits_processor=LogitsProcessorList([recorder, *processors]), **sampling)
             text = clean_answer(response["choices"][0]["message"]["content"] or "")
             if text:
                 out[index] = self._last[index] = text
@@ -225,6 +265,18 @@ class LlamaTranslator(Translator):
                 if mean is not None:
                     self._confidence[index] = mean
         return out
+
+    def _shown_back(self, index: int, feedback: dict[int, str]) -> str | None:
+        """The last answer, when the retry is an edit of it (too long, an amount or a name missing).
+
+        A line rejected for anything else (Chinese left, a refusal, a run-on) is translated
+        afresh: shown its own answer, the model tends to repeat it.
+        """
+        told = feedback.get(index)
+        if not told:
+            return None
+        codes = {code_of(part.strip()) for part in told.split(";") if ":" in part}
+        return self._last.get(index) if codes and codes <= _EDITS else None
 
     def confidence(self, index: int) -> float | None:
         """Mean log-probability of the tokens of the last answer for line ``index``."""
