@@ -15,6 +15,7 @@ from localize.errors import ModelError
 from localize.locales import get_locale
 from localize.stages.translate import TRANSLATORS, TranslationRequest, load_glossary, translate_lines
 from localize.stages.translate.llama import LlamaTranslator, clean_answer
+from localize.stages.translate.validate import has_han
 
 EN = get_locale("en-US")
 GLOSSARY = load_glossary(Path(__file__).resolve().parents[3] / "glossaries" / "ceo-romance.yaml")
@@ -71,10 +72,17 @@ def test_backend_runs_a_real_gguf_through_its_chat_template_with_retries_and_con
         assert result.attempts == 3 and result.problems
         assert result.confidence is not None and result.confidence <= 0
         assert any(p.startswith("low-confidence") for p in result.problems)
-    from localize.stages.translate.llama import _load, _threads
+    from localize.stages.translate.llama import _han_tokens, _load, _threads
 
     llm = _load(str(tiny_gguf), 4096, _threads())
     assert llm.metadata["tokenizer.chat_template"].startswith("{% for message in messages %}")
+    # The tokens that begin a Chinese character (its UTF-8 lead bytes) are ruled out for English,
+    # so even a random model cannot leave Chinese in a line; letters and punctuation stay.
+    banned = {int(t) for t in _han_tokens(str(tiny_gguf), 4096, _threads())}
+    assert banned == {3 + byte for byte in range(0xE4, 0xEA)}  # the byte tokens <0xE4>..<0xE9> (conftest)
+    assert banned & set(llm.tokenize("顾晨".encode(), add_bos=False))
+    assert not banned & set(llm.tokenize(b" you. a, b!", add_bos=False))
+    assert not any(has_han(r.text) for r in results)
 
 
 def _free_port() -> int:
