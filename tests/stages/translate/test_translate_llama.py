@@ -48,11 +48,12 @@ def test_prompt_holds_rules_glossary_script_amounts_and_names(tiny_gguf):
     # Worked examples (none from the eval sets) come as earlier turns of the same conversation.
     assert [turn["role"] for turn in examples[:2]] == ["user", "assistant"] and len(examples) % 2 == 0
     assert examples == backend.messages(request, 0, terms, None)[1:-1]
-    # A retry shows the rejected answer as the model's own turn, then says what was wrong with it.
-    retry = backend.messages(request, 1, terms, "amount: 50,000 must appear as a figure", "Wanwan owes money.")
-    assert retry[:len(first)] == first
-    assert retry[-2] == {"role": "assistant", "content": "Wanwan owes money."}
-    assert "rejected: amount: 50,000 must appear as a figure" in retry[-1]["content"]
+    # A retry says what was wrong; a line only too long is instead given to a separate edit task.
+    retry = backend.messages(request, 1, terms, "amount: 50,000 must appear as a figure")
+    assert retry[:-1] == first[:-1] and "rejected: amount: 50,000 must appear as a figure" in retry[-1]["content"]
+    edit = backend.shorten_messages(request, 1, terms, "Wanwan, your brother owes 50,000 yuan again.", 30)
+    assert "Wanwan，你又欠了50,000 yuan。" in edit[-1]["content"] and "at most 30 characters" in edit[-1]["content"]
+    assert "(44 characters): Wanwan, your brother owes 50,000 yuan again." in edit[-1]["content"]
     # Lines of one script window share the system turn, so llama.cpp reuses the evaluated prefix.
     assert backend.system(request, 0, terms) == system["content"]
 

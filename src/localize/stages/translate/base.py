@@ -184,7 +184,7 @@ def _call(backend: Translator, request: TranslationRequest, indices: list[int],
                              time.perf_counter() - started)}
 
 
-def _rank(request: TranslationRequest, index: int, text: str, problems: list[str]) -> tuple[int, int, int]:
+def rank_candidate(request: TranslationRequest, index: int, text: str, problems: list[str]) -> tuple[int, int, int]:
     """Sort key for a line's candidates, lower is better: its worst problem, how many, then how far over budget.
 
     The last breaks ties between attempts that are all too long: the one that overruns
@@ -295,8 +295,8 @@ def translate_lines(request: TranslationRequest, backends: Sequence[str] = ("gem
                     else:
                         text = ""
                         problems = [error or f"empty: {name} gave no usable output"]
-                    if best[i].backend == "none" or (_rank(request, i, text, problems)
-                                                     < _rank(request, i, best[i].text, best[i].problems)):
+                    if best[i].backend == "none" or (rank_candidate(request, i, text, problems)
+                                                     < rank_candidate(request, i, best[i].text, best[i].problems)):
                         best[i] = _Best(text=text, backend=name, problems=problems, notes=notes,
                                         confidence=backend.confidence(i) if text else None,
                                         threshold=backend.low_confidence)

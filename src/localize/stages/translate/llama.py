@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from localize.errors import ConfigError, ModelError
-from localize.stages.translate.base import TRANSLATORS, TranslationRequest, Translator
+from localize.stages.translate.base import TRANSLATORS, TranslationRequest, Translator, one_line, rank_candidate
 from localize.stages.translate.examples import examples_for
 from localize.stages.translate.glossary import find_terms, substitute_terms
 from localize.stages.translate.numbers import amounts_as_digits
@@ -39,8 +39,8 @@ DEFAULT_CONTEXT = 4096
 # the 48-line eval set (tests/data/translation_eval.zh-en.tsv) only, best F1 against lines of chrF < 30
 # (bench/confidence_flag.py); on 44 held-out lines it gave precision 42%, recall 45%.
 LOW_CONFIDENCE = -0.41
-# Problems a retry fixes by editing its last answer rather than translating again.
-_EDITS = {"over-budget", "too-long", "amount", "glossary", "currency", "formality"}
+# Rewrites tried for a line only too long (greedy, then sampled), at most: ~1-2 s each on 1 thread.
+SHORTEN_CANDIDATES = 4
 _NUMBERING_RE = re.compile(r"^\s*(?:line\s*)?\d+\s*[.:)\]]\s*", re.IGNORECASE)
 _LABEL_RE = re.compile(r"^\s*(?:translation|english|spanish|español|answer|output)\s*:\s*", re.IGNORECASE)
 
@@ -89,6 +89,12 @@ def _han_tokens(path: str, n_ctx: int, threads: int) -> Any:
                 any(piece[k] == 0xE3 and 0x90 <= piece[k + 1] <= 0xBF for k in range(len(piece) - 1)):
             banned.append(token)
     return np.array(banned, dtype=np.int64)
+
+
+def _only_length(feedback: str) -> bool:
+    """True when every problem stated in ``feedback`` is about length."""
+    codes = {code_of(part.strip()) for part in feedback.split(";") if ":" in part}
+    return bool(codes) and codes <= {"over-budget", "too-long"}
 
 
 class _BanTokens:
@@ -176,7 +182,7 @@ class LlamaTranslator(Translator):
         self._request_id: int | None = None
         self._tries: dict[int, int] = {}
         self._confidence: dict[int, float] = {}
-        self._last: dict[int, str] = {}  # the last answer per line, shown back on a retry
+        self._last: dict[int, str] = {}  # the last answer per line: a "shorter" retry edits it
 
     # -- prompt -------------------------------------------------------------------------------
     def _shown(self, request: TranslationRequest, index: int, terms: dict[str, str]) -> str:
@@ -210,13 +216,13 @@ class LlamaTranslator(Translator):
         return " ".join(rules) + "\n\nThe episode's script, for context:\n" + "\n".join(script)
 
     def messages(self, request: TranslationRequest, index: int, terms: dict[str, str],
-                 feedback: str | None, previous: str | None = None) -> list[dict[str, str]]:
+                 feedback: str | None) -> list[dict[str, str]]:
         """The chat turns for line ``index``.
 
         The shared system turn, worked examples (:mod:`.examples`: the same for every line,
-        so they stay in llama.cpp's reused prefix), then the line. On a retry the rejected
-        answer is shown as the model's own turn with what was wrong, so a "shorter" retry
-        shortens that answer instead of translating afresh.
+        so they stay in llama.cpp's reused prefix), then the line, and on a retry what was
+        wrong with the last answer. The rejected answer itself is not shown: a small model
+        shown its own answer mostly repeats it.
         """
         turns = [{"role": "system", "content": self.system(request, index, terms)}]
         for source, target in examples_for(request.locale.language):
@@ -226,13 +232,26 @@ class LlamaTranslator(Translator):
         budget = request.budget(index)
         if budget:
             ask += f"\n(at most {budget} characters)"
-        turns.append({"role": "user", "content": ask})
         if feedback:
-            if previous:
-                turns.append({"role": "assistant", "content": previous})
-            turns.append({"role": "user", "content": f"That answer was rejected: {feedback}. "
-                                                     "Answer again, one line only."})
+            ask += f"\nYour previous answer was rejected: {feedback}. Answer again, one line only."
+        turns.append({"role": "user", "content": ask})
         return turns
+
+    def shorten_messages(self, request: TranslationRequest, index: int, terms: dict[str, str],
+                         answer: str, budget: int) -> list[dict[str, str]]:
+        """A separate, smaller task for a line only too long: rewrite ``answer`` in ``budget`` characters.
+
+        Asked to translate again, even told the limit, the 1.5B model gives the same line back;
+        asked to edit its line, it shortens it, more often when sampled.
+        """
+        language = request.locale.name
+        return [{"role": "system", "content": f"You edit {language} dubbing lines so they fit the time the actor "
+                                              f"speaks. Rewrite the line the user gives in fewer words with the same "
+                                              f"meaning, as natural spoken {language}. Keep names and numbers exactly. "
+                                              "Answer with the shorter line only."},
+                {"role": "user", "content": f"Chinese: {self._shown(request, index, terms)}\n"
+                                            f"Line ({len(answer)} characters): {answer}\n"
+                                            f"Shorter, at most {budget} characters:"}]
 
     # -- decoding -----------------------------------------------------------------------------
     def translate(self, request: TranslationRequest, indices: list[int], feedback: dict[int, str]) -> dict[int, str]:
@@ -252,31 +271,51 @@ class LlamaTranslator(Translator):
             if not request.lines[index].strip():
                 continue
             tries = self._tries[index] = self._tries.get(index, 0) + 1
-            recorder = _TokenLogProbs()
-            sampling = {"temperature": 0.0} if tries < 3 else {"temperature": 0.7, "top_p": 0.9, "seed": 1234}
             limit = min(self.max_tokens, 3 * len(request.lines[index].strip()) + 24)
-            response = llm.create_chat_completion(
-                messages=self.messages(request, index, terms, feedback.get(index), self._shown_back(index, feedback)),
-                max_tokens=limit, logits_processor=LogitsProcessorList([recorder, *processors]), **sampling)
-            text = clean_answer(response["choices"][0]["message"]["content"] or "")
+            told, last, budget = feedback.get(index), self._last.get(index), request.budget(index)
+            if told and last and budget and _only_length(told):
+                text = self._shorten(llm, request, index, terms, last, budget, limit, processors)
+            else:
+                recorder = _TokenLogProbs()
+                sampling = {"temperature": 0.0} if tries < 3 else {"temperature": 0.7, "top_p": 0.9, "seed": 1234}
+                response = llm.create_chat_completion(
+                    messages=self.messages(request, index, terms, told), max_tokens=limit,
+                    logits_processor=LogitsProcessorList([recorder, *processors]), **sampling)
+                text = clean_answer(response["choices"][0]["message"]["content"] or "")
+                mean = recorder.mean()
+                if text and mean is not None:
+                    # The confidence is the translation's: a shortened line keeps the figure of the
+                    # line it shortened (the edit task is easy, its log-probs say nothing of meaning).
+                    self._confidence[index] = mean
             if text:
                 out[index] = self._last[index] = text
-                mean = recorder.mean()
-                if mean is not None:
-                    self._confidence[index] = mean
         return out
 
-    def _shown_back(self, index: int, feedback: dict[int, str]) -> str | None:
-        """The last answer, when the retry is an edit of it (too long, an amount or a name missing).
+    def _shorten(self, llm: Any, request: TranslationRequest, index: int, terms: dict[str, str], answer: str,
+                 budget: int, limit: int, processors: list[Any]) -> str:
+        """The best of up to :data:`SHORTEN_CANDIDATES` rewrites of ``answer``: greedy first, then sampled.
 
-        A line rejected for anything else (Chinese left, a refusal, a run-on) is translated
-        afresh: shown its own answer, the model tends to repeat it.
+        Stops at the first that passes every check; otherwise the one ranked best (fewest
+        and mildest problems, then least over budget, as ``translate_lines`` ranks).
         """
-        told = feedback.get(index)
-        if not told:
-            return None
-        codes = {code_of(part.strip()) for part in told.split(";") if ":" in part}
-        return self._last.get(index) if codes and codes <= _EDITS else None
+        from llama_cpp import LogitsProcessorList
+
+        messages = self.shorten_messages(request, index, terms, answer, budget)
+        best: tuple[tuple[int, int, int], str] | None = None
+        for attempt in range(SHORTEN_CANDIDATES):
+            sampling = {"temperature": 0.0} if attempt == 0 else {"temperature": 0.8, "seed": attempt}
+            response = llm.create_chat_completion(messages=messages, max_tokens=limit,
+                                                  logits_processor=LogitsProcessorList(processors), **sampling)
+            text, _ = one_line(clean_answer(response["choices"][0]["message"]["content"] or ""))
+            if not text:
+                continue
+            problems = request.check(index, text, terms)
+            rank = rank_candidate(request, index, text, problems)
+            if best is None or rank < best[0]:
+                best = (rank, text)
+            if not problems:
+                break
+        return best[1] if best else ""
 
     def confidence(self, index: int) -> float | None:
         """Mean log-probability of the tokens of the last answer for line ``index``."""
