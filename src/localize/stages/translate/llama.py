@@ -293,28 +293,33 @@ class LlamaTranslator(Translator):
 
     def _shorten(self, llm: Any, request: TranslationRequest, index: int, terms: dict[str, str], answer: str,
                  budget: int, limit: int, processors: list[Any]) -> str:
-        """The best of up to :data:`SHORTEN_CANDIDATES` rewrites of ``answer``: greedy first, then sampled.
+        """The best of :data:`SHORTEN_CANDIDATES` rewrites of ``answer``: greedy, then sampled.
 
-        Stops at the first that passes every check; otherwise the one ranked best (fewest
-        and mildest problems, then least over budget, as ``translate_lines`` ranks).
+        Ranked as ``translate_lines`` ranks (fewest and mildest problems, then least over
+        budget), then by how much of ``answer`` each keeps (word-sequence similarity): of two
+        rewrites that fit, "He's the worst man I've seen." beats "He's bad." because it drops
+        less of what was said.
         """
+        from difflib import SequenceMatcher
+
         from llama_cpp import LogitsProcessorList
 
         messages = self.shorten_messages(request, index, terms, answer, budget)
-        best: tuple[tuple[int, int, int], str] | None = None
+        said = answer.lower().split()
+        best: tuple[tuple[int, int, int, float], str] | None = None
+        seen: set[str] = set()
         for attempt in range(SHORTEN_CANDIDATES):
             sampling = {"temperature": 0.0} if attempt == 0 else {"temperature": 0.8, "seed": attempt}
             response = llm.create_chat_completion(messages=messages, max_tokens=limit,
                                                   logits_processor=LogitsProcessorList(processors), **sampling)
             text, _ = one_line(clean_answer(response["choices"][0]["message"]["content"] or ""))
-            if not text:
+            if not text or text in seen:
                 continue
-            problems = request.check(index, text, terms)
-            rank = rank_candidate(request, index, text, problems)
+            seen.add(text)
+            kept = SequenceMatcher(None, said, text.lower().split()).ratio()
+            rank = (*rank_candidate(request, index, text, request.check(index, text, terms)), -kept)
             if best is None or rank < best[0]:
                 best = (rank, text)
-            if not problems:
-                break
         return best[1] if best else ""
 
     def confidence(self, index: int) -> float | None:
