@@ -135,6 +135,19 @@ def test_qwen_preset_translates_amounts_and_names():
     assert all(r.backend == "qwen2.5-coder-1.5b" and r.confidence is not None for r in results)
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not QWEN_READY, reason="set LOCALIZE_TEST_QWEN=1 (see above)")
+def test_qwen_shortens_a_line_over_budget_and_keeps_its_amount():
+    pytest.importorskip("llama_cpp")
+    from localize.locales import speech_length
+
+    # Its first answer runs to 64 characters; the edit task brings it inside the 51.
+    request = TranslationRequest(["卡里有十万块，密码是你的生日。"], EN, GLOSSARY, budgets_chars=[51])
+    result = translate_lines(request, ["qwen2.5-coder-1.5b"])[0]
+    assert "100,000" in result.text and speech_length(result.text) <= 51, result
+    assert result.attempts >= 2 and not any(p.startswith("over-budget") for p in result.problems)
+
+
 def test_models_lists_the_opt_in_model_and_refuses_an_unknown_one():
     from click.testing import CliRunner
 
