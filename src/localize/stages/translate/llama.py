@@ -191,13 +191,10 @@ class LlamaTranslator(Translator):
         line = substitute_terms(line, {t: terms[t] for t in find_terms(line, terms)})
         return amounts_as_digits(line, request.locale.tag)
 
-    def system(self, request: TranslationRequest, index: int, terms: dict[str, str], context: bool = True) -> str:
-        """Rules, glossary and the script window holding line ``index`` (the same for the whole window).
-
-        Without ``context``: the rules and the line's own glossary terms only.
-        """
+    def system(self, request: TranslationRequest, index: int, terms: dict[str, str]) -> str:
+        """Rules, glossary and the script window holding line ``index`` (the same for the whole window)."""
         first = index // SCRIPT_WINDOW * SCRIPT_WINDOW
-        window = range(first, min(len(request.lines), first + SCRIPT_WINDOW)) if context else [index]
+        window = range(first, min(len(request.lines), first + SCRIPT_WINDOW))
         language = f"{request.locale.name} ({request.locale.tag})"
         rules = [f"You translate Chinese short-drama dialogue into natural spoken {language} for dubbing.",
                  f"Answer with the {request.locale.name} translation of the one line asked for: a single line, "
@@ -216,12 +213,10 @@ class LlamaTranslator(Translator):
             if request.lines[i].strip():
                 speaker = request.speakers[i] if request.speakers and i < len(request.speakers) else None
                 script.append(f"{i + 1}. {f'[{speaker}] ' if speaker else ''}{self._shown(request, i, terms)}")
-        if not context:
-            return " ".join(rules)
         return " ".join(rules) + "\n\nThe episode's script, for context:\n" + "\n".join(script)
 
     def messages(self, request: TranslationRequest, index: int, terms: dict[str, str],
-                 feedback: str | None, context: bool = True) -> list[dict[str, str]]:
+                 feedback: str | None) -> list[dict[str, str]]:
         """The chat turns for line ``index``.
 
         The shared system turn, worked examples (:mod:`.examples`: the same for every line,
@@ -229,12 +224,11 @@ class LlamaTranslator(Translator):
         wrong with the last answer. The rejected answer itself is not shown: a small model
         shown its own answer mostly repeats it.
         """
-        turns = [{"role": "system", "content": self.system(request, index, terms, context)}]
+        turns = [{"role": "system", "content": self.system(request, index, terms)}]
         for source, target in examples_for(request.locale.language):
             turns += [{"role": "user", "content": f"Translate into {request.locale.name}:\n{source}"},
                       {"role": "assistant", "content": target}]
-        which = f"line {index + 1} " if context else ""
-        ask = f"Translate {which}into {request.locale.name}:\n{self._shown(request, index, terms)}"
+        ask = f"Translate line {index + 1} into {request.locale.name}:\n{self._shown(request, index, terms)}"
         budget = request.budget(index)
         if budget:
             ask += f"\n(at most {budget} characters)"
@@ -262,6 +256,8 @@ class LlamaTranslator(Translator):
     # -- decoding -----------------------------------------------------------------------------
     def translate(self, request: TranslationRequest, indices: list[int], feedback: dict[int, str]) -> dict[int, str]:
         """Translate each line; a retry states the failure, and the third try samples (seeded)."""
+        from llama_cpp import LogitsProcessorList
+
         if id(request) != self._request_id:
             self._request_id, self._tries, self._confidence, self._last = id(request), {}, {}, {}
         llm = _load(str(self.path), self.n_ctx, _threads())
@@ -280,15 +276,13 @@ class LlamaTranslator(Translator):
             if told and last and budget and _only_length(told):
                 text = self._shorten(llm, request, index, terms, last, budget, limit, processors)
             else:
+                recorder = _TokenLogProbs()
                 sampling = {"temperature": 0.0} if tries < 3 else {"temperature": 0.7, "top_p": 0.9, "seed": 1234}
-                text, mean = self._decode(llm, self.messages(request, index, terms, told), limit, processors, sampling)
-                if tries == 1 and mean is not None and self.low_confidence is not None and mean < self.low_confidence:
-                    # A doubtful first answer gets a second reading of the line on its own (the script
-                    # can mislead a small model); the answer the model is surer of is kept.
-                    alone, alone_mean = self._decode(llm, self.messages(request, index, terms, None, context=False),
-                                                     limit, processors, sampling)
-                    if alone and alone_mean is not None and alone_mean > mean:
-                        text, mean = alone, alone_mean
+                response = llm.create_chat_completion(
+                    messages=self.messages(request, index, terms, told), max_tokens=limit,
+                    logits_processor=LogitsProcessorList([recorder, *processors]), **sampling)
+                text = clean_answer(response["choices"][0]["message"]["content"] or "")
+                mean = recorder.mean()
                 if text and mean is not None:
                     # The confidence is the translation's: a shortened line keeps the figure of the
                     # line it shortened (the edit task is easy, its log-probs say nothing of meaning).
@@ -296,18 +290,6 @@ class LlamaTranslator(Translator):
             if text:
                 out[index] = self._last[index] = text
         return out
-
-    @staticmethod
-    def _decode(llm: Any, messages: list[dict[str, str]], limit: int, processors: list[Any],
-                sampling: dict[str, Any]) -> tuple[str, float | None]:
-        """One chat completion: the cleaned answer and the mean log-probability of its tokens."""
-        from llama_cpp import LogitsProcessorList
-
-        recorder = _TokenLogProbs()
-        response = llm.create_chat_completion(messages=messages, max_tokens=limit,
-                                              logits_processor=LogitsProcessorList([recorder, *processors]),
-                                              **sampling)
-        return clean_answer(response["choices"][0]["message"]["content"] or ""), recorder.mean()
 
     def _shorten(self, llm: Any, request: TranslationRequest, index: int, terms: dict[str, str], answer: str,
                  budget: int, limit: int, processors: list[Any]) -> str:
