@@ -86,9 +86,62 @@ def _scaled(matrix: np.ndarray, factor: float) -> np.ndarray:
     return s @ matrix @ np.linalg.inv(s)
 
 
+def register(reference: np.ndarray, usable: np.ndarray, image: np.ndarray, visible: np.ndarray,
+             guess: np.ndarray, *, points: np.ndarray | None = None) -> np.ndarray | None:
+    """``reference`` pixel -> ``image`` pixel (3x3 similarity), measured directly between the two.
+
+    Corners of ``reference`` where ``usable`` (uint8, nonzero) are followed into ``image`` by
+    pyramidal Lucas-Kanade, starting from where ``guess`` puts them, checked by tracking back, and
+    those landing where ``visible`` is 0 (the image's own text) dropped; a RANSAC similarity
+    over the rest. ``points``: the reference's corners, when already found. None when too few
+    corners survive (the caller keeps its guess).
+    """
+    import cv2
+
+    if points is None:
+        points = reference_corners(reference, usable)
+    if points is None or len(points) < 12:
+        return None
+    start = cv2.perspectiveTransform(points, guess).astype(np.float32)
+    # Lucas-Kanade wants two images of one size: both padded to the larger (points keep their coordinates).
+    h, w = max(reference.shape[0], image.shape[0]), max(reference.shape[1], image.shape[1])
+    reference, image = _padded(reference, h, w), _padded(image, h, w)
+    lk = dict(winSize=(21, 21), maxLevel=2, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01))
+    moved, ok, _ = cv2.calcOpticalFlowPyrLK(reference, image, points, start.copy(), flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **lk)
+    back, ok_back, _ = cv2.calcOpticalFlowPyrLK(image, reference, moved, points.copy(), flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **lk)
+    good = (ok.ravel() == 1) & (ok_back.ravel() == 1) & (np.linalg.norm((back - points).reshape(-1, 2), axis=1) < 0.3)
+    xy = np.rint(moved.reshape(-1, 2)).astype(int)
+    inside = (xy[:, 0] >= 0) & (xy[:, 1] >= 0) & (xy[:, 0] < visible.shape[1]) & (xy[:, 1] < visible.shape[0])
+    good &= inside
+    good[good] = visible[xy[good, 1], xy[good, 0]] > 0
+    if good.sum() < 12:
+        return None
+    matrix, inliers = cv2.estimateAffinePartial2D(points[good], moved[good], method=cv2.RANSAC,
+                                                  ransacReprojThreshold=0.5, refineIters=20)
+    if matrix is None or inliers is None or inliers.sum() < 10:
+        return None
+    return np.vstack([matrix, [0.0, 0.0, 1.0]])
+
+
+def _padded(plane: np.ndarray, h: int, w: int) -> np.ndarray:
+    if plane.shape == (h, w):
+        return plane
+    out = np.zeros((h, w), plane.dtype)
+    out[:plane.shape[0], :plane.shape[1]] = plane
+    return out
+
+
+def reference_corners(reference: np.ndarray, usable: np.ndarray) -> np.ndarray | None:
+    """Corners worth tracking in ``reference``, where ``usable`` is nonzero (float32, (n, 1, 2))."""
+    import cv2
+
+    return cv2.goodFeaturesToTrack(reference, maxCorners=400, qualityLevel=0.01, minDistance=6, mask=usable,
+                                   blockSize=5)
+
+
 def track(video: Path, band: SubtitleBand, events: list[OcrEvent], fmt: FrameFormat, pix_fmt: str, n_frames: int,
           *, guard_frames: int = 1, mask_frames: int = 12, donor_every: int = 3, donor_reach_s: float = 4.0,
-          fps: float = 30.0) -> Track:
+          fps: float = 30.0, anchor_s: float = 0.5) -> Track:
     """The tracking pass (see the module docstring)."""
     import cv2
 
@@ -143,6 +196,11 @@ def track(video: Path, band: SubtitleBand, events: list[OcrEvent], fmt: FrameFor
     donors: list[Donor] = []
     cuts: list[int] = []
     prev_small = prev_tiny = None
+    anchor_every = max(1, int(round(anchor_s * fps)))
+    anchor = None  # (half-size luma, its usable pixels, its transform, its corners, its frame)
+    # frame pixels <-> half-size region pixels
+    to_half = np.diag([0.5, 0.5, 1.0]) @ from_frame
+    from_half = to_frame @ np.diag([2.0, 2.0, 1.0])
     changes: list[float] = []
     shot, index = 0, -1
     argv = ffmpeg.decode_raw_region_argv(Path(video), pix_fmt=pix_fmt, crop=(0, top, width, bottom - top))
@@ -164,13 +222,21 @@ def track(video: Path, band: SubtitleBand, events: list[OcrEvent], fmt: FrameFor
                 shot += 1
                 cuts.append(index)
                 changes = []
+                anchor = None
             else:
                 changes.append(change)
-                step = _similarity(prev_small, small, valid & valid_half(int(free[index - 1])))
-                # Half size -> full size, then region rows -> frame rows (a zoom's centre is in frame pixels).
-                motion = to_frame @ _scaled(step, 2.0) @ from_frame if step is not None else np.eye(3)
-                transform[index] = motion @ transform[index - 1]
+                # Measured against the anchor frame directly, the last frame's transform as the guess:
+                # chaining sub-pixel steps frame to frame drifted (on a 120 px pan the chain said
+                # 135 px, and 40 % too much in its first second).
+                guess = to_half @ transform[index - 1] @ np.linalg.inv(anchor[2]) @ from_half
+                step = register(anchor[0], anchor[1], small, valid, guess, points=anchor[3])
+                if step is None:  # too little texture in common with the anchor: the step from the last frame
+                    last = _similarity(prev_small, small, valid & valid_half(int(free[index - 1])))
+                    step = last @ guess if last is not None else guess
+                transform[index] = from_half @ step @ to_half @ anchor[2]
         shot_of[index] = shot
+        if anchor is None or index - anchor[4] >= anchor_every:
+            anchor = (small, valid, transform[index].copy(), reference_corners(small, valid), index)
         prev_small, prev_tiny = small, tiny.astype(np.int16)
         for j in wanted.get(index, []):
             x1, y1, x2, y2 = plans[j].box
@@ -219,6 +285,7 @@ class ShotPlate:
     warped: tuple[list[np.ndarray], list[np.ndarray]]  # ([luma per donor], [(U, V) per donor])
     free: tuple[list[np.ndarray], list[np.ndarray]]
     local: dict = field(default_factory=dict)  # key number -> (Y, U, V) float32
+    references: dict = field(default_factory=dict)  # key number -> (luma, usable, corners) to register frames
 
 
 class TemporalFiller:
@@ -236,10 +303,14 @@ class TemporalFiller:
     """
 
     def __init__(self, tracked: Track, band: SubtitleBand, shift: tuple[int, int], *, fps: float = 30.0,
-                 key_s: float = 1.0, reach_s: float = 2.0, inpaint_radius: int = 5, inpaint_scale: float = 0.5) -> None:
+                 key_s: float = 1.0, reach_s: float = 2.0, inpaint_radius: int = 5, inpaint_scale: float = 0.5,
+                 refine_passes: int = 2, register_frames: bool = True) -> None:
         import cv2
 
         self.t = tracked
+        self.refine_passes = refine_passes
+        self.register_frames = register_frames
+        self.rows_visible: dict[int, np.ndarray] = {}
         self.shift = shift
         self.line_height = band.line_height
         self.key = max(1, int(round(key_s * fps)))
@@ -249,7 +320,7 @@ class TemporalFiller:
         top, bottom = tracked.rows
         # Each donor's own text: every event mask active within two frames of it, dilated more.
         grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
-        width = band.frame_width
+        width = self.width = band.frame_width
         for donor in tracked.donors:
             covered = np.zeros((bottom - top, width), np.uint8)
             for plan in tracked.plans:
@@ -296,18 +367,31 @@ class TemporalFiller:
         size = (x2 - x1, y2 - y1)
         csize = (size[0] >> sx, size[1] >> sy)
         to_rows = _translate(0, -self.t.rows[0])
-        lumas, chromas, frees, cfrees = [], [], [], []
-        for donor in donors:
-            # plate pixel -> first-frame pixel -> donor frame pixel -> donor rows pixel
-            m = to_rows @ self.t.transform[donor.frame] @ _translate(x1, y1)
-            frees.append(_warp(donor.covered, m, size, 255) == 0)
-            lumas.append(_warp(donor.planes[0], m, size, 0))
-            cfrees.append(_warp(donor.covered, _scaled_to(m, sx, sy), csize, 255) == 0)
-            cm = _scaled_chroma(m, sx, sy)
-            chromas.append(np.stack([_warp(donor.planes[k], cm, csize, 128) for k in (1, 2)]))
-        frames = np.array([d.frame for d in donors])
-        ones = np.ones(len(donors), np.float32)
-        planes, counts = _weighted_mean(lumas, chromas, frees, cfrees, ones)
+        from_plate = _translate(x1, y1)
+        # plate pixel -> donor rows pixel: first from the chained camera transforms, then measured
+        # directly against the shot's plate (chained steps drift apart over a long pan, and a far
+        # donor that lands half a pixel off smears the texture it fills in).
+        maps = [to_rows @ self.t.transform[donor.frame] @ from_plate for donor in donors]
+        for attempt in range(self.refine_passes + 1):
+            lumas, chromas, frees, cfrees = [], [], [], []
+            for donor, m in zip(donors, maps):
+                frees.append(_warp(donor.covered, m, size, 255) == 0)
+                lumas.append(_warp(donor.planes[0], m, size, 0))
+                cfrees.append(_warp(donor.covered, _scaled_to(m, sx, sy), csize, 255) == 0)
+                cm = _scaled_chroma(m, sx, sy)
+                chromas.append(np.stack([_warp(donor.planes[k], cm, csize, 128) for k in (1, 2)]))
+            frames = np.array([d.frame for d in donors])
+            ones = np.ones(len(donors), np.float32)
+            planes, counts = _weighted_mean(lumas, chromas, frees, cfrees, ones)
+            if attempt == self.refine_passes:
+                break
+            reference = np.clip(np.rint(planes[0]), 0, 255).astype(np.uint8)
+            usable = cv2.erode((counts[0] > 0).astype(np.uint8) * 255, np.ones((9, 9), np.uint8))
+            corners = reference_corners(reference, usable)
+            for k, donor in enumerate(donors):
+                measured = register(reference, usable, donor.planes[0], 255 - donor.covered, maps[k], points=corners)
+                if measured is not None:
+                    maps[k] = measured
         holes, choles = counts[0] == 0, counts[1] == 0
         y = np.clip(np.rint(planes[0]), 0, 255).astype(np.uint8)
         if holes.any():
@@ -343,6 +427,33 @@ class TemporalFiller:
         plate.local[key] = tuple(planes)
         return plate.local[key]
 
+    def _reference(self, plate: ShotPlate, key: int):
+        """The local plate at ``key`` as a registration reference: (uint8 luma, usable pixels, its corners)."""
+        import cv2
+
+        cached = plate.references.get(key)
+        if cached is None:
+            luma = np.clip(np.rint(self._local(plate, key)[0]), 0, 255).astype(np.uint8)
+            usable = cv2.erode(plate.known, np.ones((9, 9), np.uint8))
+            cached = plate.references[key] = (luma, usable, reference_corners(luma, usable))
+            for old in [k for k in plate.references if k < key - 1]:
+                del plate.references[old]
+        return cached
+
+    def _visible(self, plan: EventMask) -> np.ndarray:
+        """255 where a frame of ``plan`` shows the picture in the subtitle rows (its text, widened, is 0)."""
+        import cv2
+
+        visible = self.rows_visible.get(id(plan))
+        if visible is None:
+            top, bottom = self.t.rows
+            visible = np.full((bottom - top, self.width), 255, np.uint8)
+            x1, y1, x2, y2 = plan.box
+            grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+            visible[y1 - top:y2 - top, x1:x2] = 255 - cv2.dilate(plan.mask, grow)
+            self.rows_visible = {id(plan): visible}  # one event at a time
+        return visible
+
     def __call__(self, planes, plan: EventMask, index: int) -> dict:
         """Fill ``plan``'s mask on frame ``index`` in place; returns how many pixels came from where."""
         import cv2
@@ -361,8 +472,16 @@ class TemporalFiller:
         key, part = divmod(index - plate.start, self.key)
         fade = part / self.key
         before, after = self._local(plate, key), self._local(plate, key + 1)
-        # box pixel -> frame pixel -> first-frame pixel -> plate pixel
-        m = _translate(-plate.origin[0], -plate.origin[1]) @ np.linalg.inv(self.t.transform[index]) @ _translate(x1, y1)
+        # plate pixel -> first-frame pixel -> frame pixel -> subtitle rows pixel
+        rows0 = self.t.rows[0]
+        to_rows = _translate(0, -rows0) @ self.t.transform[index] @ _translate(*plate.origin)
+        if self.register_frames:
+            reference, usable, corners = self._reference(plate, key)
+            measured = register(reference, usable, y[rows0:self.t.rows[1]], self._visible(plan), to_rows, points=corners)
+            if measured is not None:
+                to_rows = measured
+        # box pixel -> frame pixel -> rows pixel -> plate pixel
+        m = np.linalg.inv(to_rows) @ _translate(x1, y1 - rows0)
         size = (x2 - x1, y2 - y1)
         replicate = cv2.BORDER_REPLICATE
 
