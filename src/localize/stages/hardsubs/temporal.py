@@ -6,9 +6,11 @@ background out from under the text. So, for each pixel of a subtitle's mask:
 
 1. *track* (one pass over the subtitle rows and a margin above and below, decoded in the
    source's own planar YUV): shot cuts from the jump in the margin's picture; the camera's motion
-   from frame to frame as a similarity transform (corners tracked by pyramidal Lucas-Kanade,
-   fitted with RANSAC, on the pixels outside every subtitle box), chained into one transform per
-   frame from the start of its shot; the glyph masks (:func:`.remove.event_masks`' stroke counts,
+   as one similarity transform per frame from the start of its shot, each frame measured directly
+   against an *anchor* (a frame of the same shot, renewed every ``anchor_s``: corners of the
+   anchor followed by pyramidal Lucas-Kanade, checked back, fitted with RANSAC, on the pixels
+   outside every subtitle box of either frame), so the transforms do not drift the way chained
+   frame-to-frame steps do; the glyph masks (:func:`.remove.event_masks`' stroke counts,
    dilated only enough to take in the outline, shadow and anti-aliasing); and a copy of the
    subtitle rows every ``donor_every`` frames near the subtitles, the *donors*.
 2. *fill*: once per shot, every donor of the shot is warped into the coordinates of the shot's
@@ -80,15 +82,10 @@ def _similarity(prev: np.ndarray, cur: np.ndarray, valid: np.ndarray) -> np.ndar
     return np.vstack([matrix, [0.0, 0.0, 1.0]])
 
 
-def _scaled(matrix: np.ndarray, factor: float) -> np.ndarray:
-    """The same motion in coordinates ``factor`` times larger."""
-    s = np.diag([factor, factor, 1.0])
-    return s @ matrix @ np.linalg.inv(s)
-
-
 def register(reference: np.ndarray, usable: np.ndarray, image: np.ndarray, visible: np.ndarray,
              guess: np.ndarray, *, points: np.ndarray | None = None) -> np.ndarray | None:
-    """``reference`` pixel -> ``image`` pixel (3x3 similarity), measured directly between the two.
+    """``reference`` pixel -> ``image`` pixel (3x3 similarity), measured directly between the two
+    (two planes of one size).
 
     Corners of ``reference`` where ``usable`` (uint8, nonzero) are followed into ``image`` by
     pyramidal Lucas-Kanade, starting from where ``guess`` puts them, checked by tracking back, and
@@ -103,9 +100,6 @@ def register(reference: np.ndarray, usable: np.ndarray, image: np.ndarray, visib
     if points is None or len(points) < 12:
         return None
     start = cv2.perspectiveTransform(points, guess).astype(np.float32)
-    # Lucas-Kanade wants two images of one size: both padded to the larger (points keep their coordinates).
-    h, w = max(reference.shape[0], image.shape[0]), max(reference.shape[1], image.shape[1])
-    reference, image = _padded(reference, h, w), _padded(image, h, w)
     lk = dict(winSize=(21, 21), maxLevel=2, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01))
     moved, ok, _ = cv2.calcOpticalFlowPyrLK(reference, image, points, start.copy(), flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **lk)
     back, ok_back, _ = cv2.calcOpticalFlowPyrLK(image, reference, moved, points.copy(), flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **lk)
@@ -121,14 +115,6 @@ def register(reference: np.ndarray, usable: np.ndarray, image: np.ndarray, visib
     if matrix is None or inliers is None or inliers.sum() < 10:
         return None
     return np.vstack([matrix, [0.0, 0.0, 1.0]])
-
-
-def _padded(plane: np.ndarray, h: int, w: int) -> np.ndarray:
-    if plane.shape == (h, w):
-        return plane
-    out = np.zeros((h, w), plane.dtype)
-    out[:plane.shape[0], :plane.shape[1]] = plane
-    return out
 
 
 def reference_corners(reference: np.ndarray, usable: np.ndarray) -> np.ndarray | None:
@@ -285,7 +271,6 @@ class ShotPlate:
     warped: tuple[list[np.ndarray], list[np.ndarray]]  # ([luma per donor], [(U, V) per donor])
     free: tuple[list[np.ndarray], list[np.ndarray]]
     local: dict = field(default_factory=dict)  # key number -> (Y, U, V) float32
-    references: dict = field(default_factory=dict)  # key number -> (luma, usable, corners) to register frames
 
 
 class TemporalFiller:
@@ -294,23 +279,20 @@ class TemporalFiller:
     Made once per shot, when the shot's first frame with text comes: every donor of the shot is
     warped into the shot's first-frame coordinates. A *local plate* every ``key_s`` seconds
     averages the uncovered pixels of the donors within ``reach_s`` of it, weighted by nearness
-    (the camera transforms are chained frame to frame, so a far donor lands a little off: on
-    photo shots one plate for the whole shot scored 30-32 dB on the text pixels of the frames far
-    from most donors, against 41-45 near them); what no near donor uncovers comes from the whole
-    shot's average, and what no donor uncovers at all is inpainted once on that average. A frame
+    (the picture behind the text may change within a shot; with the chained frame-to-frame
+    transforms this tracker had before, a far donor also landed a little off), and reaches far
+    enough (4 s) that a frame right after a cut, or at the slow end of an eased pan, still
+    gets the background that only frames seconds away uncover; what no near donor uncovers comes
+    from the whole shot's average, and what no donor uncovers at all is inpainted once on that average. A frame
     takes its masked pixels from the two local plates around it, cross-faded by time and warped by
     its own camera transform: the fill moves with the camera and changes only slowly.
     """
 
     def __init__(self, tracked: Track, band: SubtitleBand, shift: tuple[int, int], *, fps: float = 30.0,
-                 key_s: float = 1.0, reach_s: float = 2.0, inpaint_radius: int = 5, inpaint_scale: float = 0.5,
-                 refine_passes: int = 2, register_frames: bool = True) -> None:
+                 key_s: float = 1.0, reach_s: float = 4.0, inpaint_radius: int = 5, inpaint_scale: float = 0.5) -> None:
         import cv2
 
         self.t = tracked
-        self.refine_passes = refine_passes
-        self.register_frames = register_frames
-        self.rows_visible: dict[int, np.ndarray] = {}
         self.shift = shift
         self.line_height = band.line_height
         self.key = max(1, int(round(key_s * fps)))
@@ -320,7 +302,7 @@ class TemporalFiller:
         top, bottom = tracked.rows
         # Each donor's own text: every event mask active within two frames of it, dilated more.
         grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
-        width = self.width = band.frame_width
+        width = band.frame_width
         for donor in tracked.donors:
             covered = np.zeros((bottom - top, width), np.uint8)
             for plan in tracked.plans:
@@ -367,31 +349,18 @@ class TemporalFiller:
         size = (x2 - x1, y2 - y1)
         csize = (size[0] >> sx, size[1] >> sy)
         to_rows = _translate(0, -self.t.rows[0])
-        from_plate = _translate(x1, y1)
-        # plate pixel -> donor rows pixel: first from the chained camera transforms, then measured
-        # directly against the shot's plate (chained steps drift apart over a long pan, and a far
-        # donor that lands half a pixel off smears the texture it fills in).
-        maps = [to_rows @ self.t.transform[donor.frame] @ from_plate for donor in donors]
-        for attempt in range(self.refine_passes + 1):
-            lumas, chromas, frees, cfrees = [], [], [], []
-            for donor, m in zip(donors, maps):
-                frees.append(_warp(donor.covered, m, size, 255) == 0)
-                lumas.append(_warp(donor.planes[0], m, size, 0))
-                cfrees.append(_warp(donor.covered, _scaled_to(m, sx, sy), csize, 255) == 0)
-                cm = _scaled_chroma(m, sx, sy)
-                chromas.append(np.stack([_warp(donor.planes[k], cm, csize, 128) for k in (1, 2)]))
-            frames = np.array([d.frame for d in donors])
-            ones = np.ones(len(donors), np.float32)
-            planes, counts = _weighted_mean(lumas, chromas, frees, cfrees, ones)
-            if attempt == self.refine_passes:
-                break
-            reference = np.clip(np.rint(planes[0]), 0, 255).astype(np.uint8)
-            usable = cv2.erode((counts[0] > 0).astype(np.uint8) * 255, np.ones((9, 9), np.uint8))
-            corners = reference_corners(reference, usable)
-            for k, donor in enumerate(donors):
-                measured = register(reference, usable, donor.planes[0], 255 - donor.covered, maps[k], points=corners)
-                if measured is not None:
-                    maps[k] = measured
+        lumas, chromas, frees, cfrees = [], [], [], []
+        for donor in donors:
+            # plate pixel -> first-frame pixel -> donor frame pixel -> donor rows pixel
+            m = to_rows @ self.t.transform[donor.frame] @ _translate(x1, y1)
+            frees.append(_warp(donor.covered, m, size, 255) == 0)
+            lumas.append(_warp(donor.planes[0], m, size, 0))
+            cfrees.append(_warp(donor.covered, _scaled_to(m, sx, sy), csize, 255) == 0)
+            cm = _scaled_chroma(m, sx, sy)
+            chromas.append(np.stack([_warp(donor.planes[k], cm, csize, 128) for k in (1, 2)]))
+        frames = np.array([d.frame for d in donors])
+        ones = np.ones(len(donors), np.float32)
+        planes, counts = _weighted_mean(lumas, chromas, frees, cfrees, ones)
         holes, choles = counts[0] == 0, counts[1] == 0
         y = np.clip(np.rint(planes[0]), 0, 255).astype(np.uint8)
         if holes.any():
@@ -427,33 +396,6 @@ class TemporalFiller:
         plate.local[key] = tuple(planes)
         return plate.local[key]
 
-    def _reference(self, plate: ShotPlate, key: int):
-        """The local plate at ``key`` as a registration reference: (uint8 luma, usable pixels, its corners)."""
-        import cv2
-
-        cached = plate.references.get(key)
-        if cached is None:
-            luma = np.clip(np.rint(self._local(plate, key)[0]), 0, 255).astype(np.uint8)
-            usable = cv2.erode(plate.known, np.ones((9, 9), np.uint8))
-            cached = plate.references[key] = (luma, usable, reference_corners(luma, usable))
-            for old in [k for k in plate.references if k < key - 1]:
-                del plate.references[old]
-        return cached
-
-    def _visible(self, plan: EventMask) -> np.ndarray:
-        """255 where a frame of ``plan`` shows the picture in the subtitle rows (its text, widened, is 0)."""
-        import cv2
-
-        visible = self.rows_visible.get(id(plan))
-        if visible is None:
-            top, bottom = self.t.rows
-            visible = np.full((bottom - top, self.width), 255, np.uint8)
-            x1, y1, x2, y2 = plan.box
-            grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
-            visible[y1 - top:y2 - top, x1:x2] = 255 - cv2.dilate(plan.mask, grow)
-            self.rows_visible = {id(plan): visible}  # one event at a time
-        return visible
-
     def __call__(self, planes, plan: EventMask, index: int) -> dict:
         """Fill ``plan``'s mask on frame ``index`` in place; returns how many pixels came from where."""
         import cv2
@@ -472,16 +414,8 @@ class TemporalFiller:
         key, part = divmod(index - plate.start, self.key)
         fade = part / self.key
         before, after = self._local(plate, key), self._local(plate, key + 1)
-        # plate pixel -> first-frame pixel -> frame pixel -> subtitle rows pixel
-        rows0 = self.t.rows[0]
-        to_rows = _translate(0, -rows0) @ self.t.transform[index] @ _translate(*plate.origin)
-        if self.register_frames:
-            reference, usable, corners = self._reference(plate, key)
-            measured = register(reference, usable, y[rows0:self.t.rows[1]], self._visible(plan), to_rows, points=corners)
-            if measured is not None:
-                to_rows = measured
-        # box pixel -> frame pixel -> rows pixel -> plate pixel
-        m = np.linalg.inv(to_rows) @ _translate(x1, y1 - rows0)
+        # box pixel -> frame pixel -> first-frame pixel -> plate pixel
+        m = _translate(-plate.origin[0], -plate.origin[1]) @ np.linalg.inv(self.t.transform[index]) @ _translate(x1, y1)
         size = (x2 - x1, y2 - y1)
         replicate = cv2.BORDER_REPLICATE
 
