@@ -41,6 +41,8 @@ from localize.stages.hardsubs.fill import EventMask, Inpainter, chroma_mask, pad
 # when it is also several times the shot's usual frame-to-frame change.
 CUT_LEVEL = 14.0
 CUT_RATIO = 4.0
+# Fewest corners a camera transform is measured from.
+MIN_CORNERS = 12
 
 
 @dataclass
@@ -97,7 +99,7 @@ def register(reference: np.ndarray, usable: np.ndarray, image: np.ndarray, visib
 
     if points is None:
         points = reference_corners(reference, usable)
-    if points is None or len(points) < 12:
+    if points is None or len(points) < MIN_CORNERS:
         return None
     start = cv2.perspectiveTransform(points, guess).astype(np.float32)
     lk = dict(winSize=(21, 21), maxLevel=2, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01))
@@ -108,7 +110,7 @@ def register(reference: np.ndarray, usable: np.ndarray, image: np.ndarray, visib
     inside = (xy[:, 0] >= 0) & (xy[:, 1] >= 0) & (xy[:, 0] < visible.shape[1]) & (xy[:, 1] < visible.shape[0])
     good &= inside
     good[good] = visible[xy[good, 1], xy[good, 0]] > 0
-    if good.sum() < 12:
+    if good.sum() < MIN_CORNERS:
         return None
     matrix, inliers = cv2.estimateAffinePartial2D(points[good], moved[good], method=cv2.RANSAC,
                                                   ransacReprojThreshold=0.5, refineIters=20)
@@ -216,9 +218,12 @@ def track(video: Path, band: SubtitleBand, events: list[OcrEvent], fmt: FrameFor
                 # 135 px, and 40 % too much in its first second).
                 guess = to_half @ transform[index - 1] @ np.linalg.inv(anchor[2]) @ from_half
                 step = register(anchor[0], anchor[1], small, valid, guess, points=anchor[3])
-                if step is None:  # too little texture in common with the anchor: the step from the last frame
+                textured = anchor[3] is not None and len(anchor[3]) >= MIN_CORNERS
+                if step is None and textured:  # lost the anchor's corners: the step from the last frame
                     last = _similarity(prev_small, small, valid & valid_half(int(free[index - 1])))
                     step = last @ guess if last is not None else guess
+                elif step is None:  # a flat picture (a gradient set): nothing to measure, so no move
+                    step = guess
                 transform[index] = from_half @ step @ to_half @ anchor[2]
         shot_of[index] = shot
         if anchor is None or index - anchor[4] >= anchor_every:
