@@ -182,7 +182,9 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
         "locale": locale.tag,
         "backends": {"separation": analysis.stems.backend, "transcription": options.transcribe.model,
                      "translation": list(options.translators), "voice": synth["backend"]},
-        "stages": [{"stage": r.stage, "seconds": r.seconds, "cached": r.cached,
+        # cpu_seconds: the process's CPU while the stage ran (stages side by side share it).
+        "stages": [{"stage": r.stage, "seconds": r.seconds, "cpu_seconds": r.cpu_seconds,
+                    "started_at": r.started_at, "cached": r.cached,
                     **({"units_made": r.units_made, "units_cached": r.units_cached}
                        if r.units_made or r.units_cached else {})} for r in work.records],
         "burned_in_subtitles": {"band": dataclasses.asdict(analysis.hardsub.band) if analysis.hardsub.band else None,

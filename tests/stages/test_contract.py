@@ -187,3 +187,50 @@ def test_the_real_graphs_are_consistent_and_described():
     # Every market stage is per market, every analysis stage runs once.
     assert all(s.per_market for s in MARKET.stages) and not any(s.per_market for s in ANALYSIS.stages)
 
+
+
+def _branches(barrier, seen: list[str], fail: str | None = None):
+    """ingest, then a picture branch and a sound branch that only meet at the end."""
+    def stage(name, gives, needs):
+        def run(ctx):
+            if name in ("hardsubs", "separate"):
+                barrier.wait(timeout=20)  # both branches must be inside their first stage at once
+            if name == fail:
+                raise RuntimeError(f"{name} broke")
+            seen.append(name)
+            return {"from": sorted(ctx.inputs)}
+        return Stage(name=name, version="1", gives=gives, needs=needs, run=run)
+
+    return Graph("analysis", (stage("ingest", "media", ("source",)), stage("separate", "stems", ("media",)),
+                              stage("transcribe", "asr", ("stems",)), stage("hardsubs", "hardsub", ("media",)),
+                              stage("unsubtitle", "picture", ("hardsub",)),
+                              stage("fuse", "transcript", ("asr", "hardsub"))), given=("source",))
+
+
+def test_independent_branches_run_at_the_same_time(tmp_path):
+    import threading
+
+    seen: list[str] = []
+    runner = Runner(WorkDir(tmp_path), Options(), Path("episode.mp4"), workers=2)
+    runner.give("source", "d1", "d1")
+    artifacts = runner.run(_branches(threading.Barrier(2), seen))
+    assert artifacts["transcript"] == {"from": ["asr", "hardsub"]}
+    assert seen.index("fuse") > max(seen.index("transcribe"), seen.index("hardsubs")) and seen[0] == "ingest"
+    overlapping = {r.stage: r for r in runner.work.records}
+    assert overlapping["separate"].started_at < overlapping["hardsubs"].started_at + overlapping["hardsubs"].seconds
+    # One worker runs the same graph stage after stage, to the same artifacts (from the cache now).
+    again = Runner(WorkDir(tmp_path), Options(), Path("episode.mp4"), workers=1)
+    again.give("source", "d1", "d1")
+    assert again.run(_branches(threading.Barrier(1), []))["transcript"] == artifacts["transcript"]
+
+
+def test_a_failing_branch_stops_its_dependents_and_raises_after_the_other_branch_ends(tmp_path):
+    import threading
+
+    seen: list[str] = []
+    runner = Runner(WorkDir(tmp_path), Options(), Path("episode.mp4"), workers=2)
+    runner.give("source", "d1", "d1")
+    with pytest.raises(RuntimeError, match="hardsubs broke"):
+        runner.run(_branches(threading.Barrier(2), seen, fail="hardsubs"))
+    assert "unsubtitle" not in seen and "fuse" not in seen and "separate" in seen
+    assert not (tmp_path / "hardsubs.json").exists() and (tmp_path / "separate.json").exists()

@@ -16,6 +16,9 @@ say) is cached on its own inputs, so a changed line redoes that line alone.
 
 from __future__ import annotations
 
+import os
+import resource
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -196,17 +199,35 @@ class Graph:
         return names
 
 
+def process_cpu_seconds() -> float:
+    """CPU time of this process and of the child processes it has waited for (ffmpeg), user + system."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def default_workers() -> int:
+    """How many stages run at once: ``LOCALIZE_WORKERS``, else 2 (one per core on a 2-core laptop;
+    the stages' own thread pools fill what is left)."""
+    try:
+        return max(1, int(os.environ.get("LOCALIZE_WORKERS", "2")))
+    except ValueError:
+        return 2
+
+
 class Runner:
     """Runs graphs over one episode's work dir, keyed by the stages' declarations.
 
     ``artifacts`` and ``keys`` hold every artifact made or loaded so far (the analysis stays
     while each market's graph runs). ``on_stage(name, None)`` is told when a stage starts and
-    ``on_stage(name, record)`` when it ends.
+    ``on_stage(name, record)`` when it ends (from the stage's thread when stages run at once).
     """
 
     def __init__(self, work: WorkDir, options: Any, episode: Path,
-                 on_stage: Callable[[str, StageRecord | None], None] | None = None) -> None:
+                 on_stage: Callable[[str, StageRecord | None], None] | None = None,
+                 workers: int | None = None) -> None:
         self.work = work
+        self.workers = default_workers() if workers is None else workers
+        self.started = time.perf_counter()
         self.options = options
         self.episode = Path(episode)
         self.on_stage = on_stage
@@ -215,7 +236,8 @@ class Runner:
 
     def for_options(self, options: Any) -> Runner:
         """A runner with the same artifacts so far, under other options (a market's profile changes the mix)."""
-        runner = Runner(self.work, options, self.episode, self.on_stage)
+        runner = Runner(self.work, options, self.episode, self.on_stage, self.workers)
+        runner.started = self.started
         runner.artifacts, runner.keys = dict(self.artifacts), dict(self.keys)
         return runner
 
@@ -239,42 +261,85 @@ class Runner:
             after: Mapping[str, Callable[[Any], None]] | None = None) -> dict[str, Any]:
         """Run ``graph`` (stale stages compute, the rest load); returns every artifact by name.
 
-        ``after[stage name]`` is called with that stage's artifact as soon as it is ready (to start
-        work that overlaps later stages). ``runtime`` holds objects a stage uses but that do not
-        change its result (staged output paths, a background encode).
+        Each stage starts as soon as its needs are ready, up to ``workers`` stages at once (the
+        picture's stages beside the sound's). ``after[stage name]`` is called with that stage's
+        artifact as soon as it is ready (to start work that overlaps later stages). ``runtime``
+        holds objects a stage uses but that do not change its result (staged output paths, a
+        background encode). A failing stage stops the stages not yet started; the ones running
+        finish before the error is raised, so nothing writes into the work dir after ``run`` ends.
         """
-        for stage in graph.stages:
-            ctx = StageContext(stage=stage, work=self.work, inputs={n: self.artifacts[n] for n in stage.needs},
-                               settings=SettingsView(self.options, stage), locale=locale, episode=self.episode,
-                               runtime=runtime or {})
-            name = stage.record_name(locale)
-            if self.on_stage is not None:
-                self.on_stage(name, None)
-            started = time.perf_counter()
-            key = self.key_of(stage, ctx)
-            data = self.work.load(name, key)
-            cached = data is not None and self._files_present(stage, data)
-            if cached:
-                value = decode(stage, data)
-            else:
-                try:
-                    value = stage.run(ctx)
-                finally:
-                    if stage.release is not None and not keeping_loaded():
-                        stage.release()
-                data = encode(stage, value)
-                self.work.save(name, key, data)
-                value = decode(stage, data)  # what later stages get is what a cached run gives them
-            record = StageRecord(name, round(time.perf_counter() - started, 3), cached, key,
-                                 units_made=ctx.units.made, units_cached=ctx.units.cached)
-            self.work.records.append(record)
-            self.artifacts[stage.gives] = value
-            self.keys[stage.gives] = digest_of(stage.gives, data) if stage.keyed_by_output else key
-            if self.on_stage is not None:
-                self.on_stage(name, record)
+        def run_one(stage: Stage) -> None:
+            value, key = self._run_stage(stage, locale, runtime)
+            self.artifacts[stage.gives], self.keys[stage.gives] = value, key
             if after and stage.name in after:
                 after[stage.name](value)
+
+        if self.workers <= 1:
+            for stage in graph.stages:
+                run_one(stage)
+            return self.artifacts
+        done = {stage.gives: threading.Event() for stage in graph.stages}
+        failures: list[BaseException] = []
+        slots = threading.Semaphore(self.workers)
+
+        def work(stage: Stage) -> None:
+            try:
+                for need in stage.needs:
+                    if need in done:
+                        done[need].wait()
+                if failures or any(need not in self.artifacts for need in stage.needs):
+                    return  # an earlier stage failed: this one does not start
+                with slots:
+                    if not failures:
+                        run_one(stage)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread below
+                failures.append(exc)
+            finally:
+                done[stage.gives].set()
+
+        threads = [threading.Thread(target=work, args=(stage,), name=f"stage-{stage.name}", daemon=True)
+                   for stage in graph.stages]
+        for thread in threads:
+            thread.start()
+        for thread in threads:  # an interrupt (Ctrl-C) lands here; the daemon threads end with the process
+            while thread.is_alive():
+                thread.join(0.2)
+        if failures:
+            raise failures[0]
         return self.artifacts
+
+    def _run_stage(self, stage: Stage, locale: Locale | None,
+                   runtime: Mapping[str, Any] | None) -> tuple[Any, str]:
+        """Load ``stage``'s artifact when its key matches, else run it; returns (artifact, its key for dependents)."""
+        ctx = StageContext(stage=stage, work=self.work, inputs={n: self.artifacts[n] for n in stage.needs},
+                           settings=SettingsView(self.options, stage), locale=locale, episode=self.episode,
+                           runtime=runtime or {})
+        name = stage.record_name(locale)
+        if self.on_stage is not None:
+            self.on_stage(name, None)
+        started, cpu_started = time.perf_counter(), process_cpu_seconds()
+        key = self.key_of(stage, ctx)
+        data = self.work.load(name, key)
+        cached = data is not None and self._files_present(stage, data)
+        if cached:
+            value = decode(stage, data)
+        else:
+            try:
+                value = stage.run(ctx)
+            finally:
+                if stage.release is not None and not keeping_loaded():
+                    stage.release()
+            data = encode(stage, value)
+            self.work.save(name, key, data)
+            value = decode(stage, data)  # what later stages get is what a cached run gives them
+        record = StageRecord(name, round(time.perf_counter() - started, 3), cached, key,
+                             units_made=ctx.units.made, units_cached=ctx.units.cached,
+                             cpu_seconds=round(process_cpu_seconds() - cpu_started, 3),
+                             started_at=round(started - self.started, 3))
+        self.work.records.append(record)
+        if self.on_stage is not None:
+            self.on_stage(name, record)
+        return value, digest_of(stage.gives, data) if stage.keyed_by_output else key
 
     def rekey(self, stage: Stage, *, locale: Locale | None = None, runtime: Mapping[str, Any] | None = None) -> None:
         """Store ``stage``'s current artifact again under the key its outside input gives now.
