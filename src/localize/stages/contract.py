@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from localize.fsutil import digest_of, file_digest, write_json_atomic
 from localize.model import from_dict, to_dict
-from localize.models import keeping_loaded
+from localize.models import keeping_loaded, trim_heap
 from localize.workdir import StageRecord, WorkDir
 
 if TYPE_CHECKING:
@@ -329,6 +329,7 @@ class Runner:
             finally:
                 if stage.release is not None and not keeping_loaded():
                     stage.release()
+                    trim_heap()
             data = encode(stage, value)
             self.work.save(name, key, data)
             value = decode(stage, data)  # what later stages get is what a cached run gives them
