@@ -388,6 +388,9 @@ def models(prepare: bool, optional: tuple[str, ...]) -> None:
         from localize.stages.translate.gemma import prepare as prepare_gemma
 
         click.echo(f"gemma-3-270m (transformers): {prepare_gemma()}")
+        from localize.stages.cast import prepare_references
+
+        click.echo(f"casting references (kokoro): {prepare_references()}")
         return
     click.echo(f"models folder: {embedded.models_dir()}")
     for name in embedded.EMBEDDED:

@@ -75,9 +75,14 @@ class VideoEncoding:
     audio_bitrate: str = "192k"
     audio_rate: int = 48000
 
+    def video_args(self) -> list[str]:
+        return ["-c:v", self.codec, "-crf", str(self.crf), "-preset", self.preset, "-pix_fmt", self.pix_fmt]
+
+    def audio_args(self) -> list[str]:
+        return ["-c:a", self.audio_codec, "-b:a", self.audio_bitrate, "-ar", str(self.audio_rate)]
+
     def args(self) -> list[str]:
-        return ["-c:v", self.codec, "-crf", str(self.crf), "-preset", self.preset, "-pix_fmt", self.pix_fmt,
-                "-c:a", self.audio_codec, "-b:a", self.audio_bitrate, "-ar", str(self.audio_rate)]
+        return [*self.video_args(), *self.audio_args()]
 
 
 def render_argv(video: Path, audio: Path, dst: Path, *, subtitles: Path | None, fonts_dir: Path | None,
@@ -99,6 +104,14 @@ def render_argv(video: Path, audio: Path, dst: Path, *, subtitles: Path | None, 
         argv += ["-vf", ",".join(filters)]
     argv += encoding.args()
     return ffmpeg_argv(*argv, *mp4_output_args(dst, metadata, audio_language))
+
+
+def mux_argv(picture: Path, audio: Path, dst: Path, *, encoding: VideoEncoding,
+             metadata: dict[str, str] | None = None, audio_language: str | None = None) -> list[str]:
+    """An MP4 of an already encoded ``picture`` (copied) with ``audio`` encoded as its sound: what
+    :func:`render_argv` makes when the picture was encoded (subtitles burned) beforehand."""
+    return ffmpeg_argv("-i", str(picture), "-i", str(audio), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
+                       *encoding.audio_args(), *mp4_output_args(dst, metadata, audio_language))
 
 
 def mp4_output_args(dst: Path, metadata: dict[str, str] | None, audio_language: str | None) -> list[str]:

@@ -28,6 +28,17 @@ def keep_loaded(keep: bool = True) -> None:
     _KEEP_LOADED = keep
 
 
+def trim_heap() -> None:
+    """Hand the C heap's free pages back to the system after a model is freed (glibc keeps them
+    otherwise, and the process's resident size never comes down); nothing where there is no glibc."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def keeping_loaded() -> bool:
     """True when stages must not free their models after running (see :func:`keep_loaded`)."""
     return _KEEP_LOADED

@@ -103,8 +103,9 @@ class Analysis:
 
     @property
     def picture(self) -> Path:
-        """The episode's picture with its burned-in subtitles removed (or the episode itself)."""
-        return Path(self.runner.artifacts["picture"].video)
+        """The episode's picture with its burned-in subtitles removed (or the episode itself); waits
+        for the removal when it still runs beside the first market."""
+        return Path(self.runner.artifact("picture").video)
 
 
 def output_paths(out_dir: Path, stem: str, locale: Locale) -> dict[str, Path]:
@@ -125,11 +126,16 @@ def ensure_writable(out_dir: Path) -> None:
         raise OutputError.cannot_write(out_dir, exc) from None
 
 
-def analyse(episode: Path, options: PipelineOptions, work: WorkDir, digest: str) -> Analysis:
-    """Run the analysis graph (ingest, separate, transcribe, burned-in subtitles, diarize), each stage cached."""
+def analyse(episode: Path, options: PipelineOptions, work: WorkDir, digest: str, *,
+            picture_later: bool = False) -> Analysis:
+    """Run the analysis graph (ingest, separate, transcribe, burned-in subtitles, diarize), each stage cached.
+
+    With ``picture_later`` the subtitle removal may still be running when this returns: the first
+    market's translation and voices start beside it, and what needs the picture waits for it.
+    """
     runner = Runner(work, options, episode, on_stage=announce_stage)
     runner.give("source", Source(path=str(episode), digest=digest), digest)
-    runner.run(ANALYSIS)
+    runner.run(ANALYSIS, background=("picture",) if picture_later else ())
     return Analysis(runner)
 
 
@@ -182,12 +188,14 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
         "locale": locale.tag,
         "backends": {"separation": analysis.stems.backend, "transcription": options.transcribe.model,
                      "translation": list(options.translators), "voice": synth["backend"]},
-        "stages": [{"stage": r.stage, "seconds": r.seconds, "cached": r.cached,
+        # cpu_seconds: the process's CPU while the stage ran (stages side by side share it).
+        "stages": [{"stage": r.stage, "seconds": r.seconds, "cpu_seconds": r.cpu_seconds,
+                    "started_at": r.started_at, "cached": r.cached,
                     **({"units_made": r.units_made, "units_cached": r.units_cached}
                        if r.units_made or r.units_cached else {})} for r in work.records],
         "burned_in_subtitles": {"band": dataclasses.asdict(analysis.hardsub.band) if analysis.hardsub.band else None,
                                 "events": len(analysis.hardsub.events),
-                                "removed": analysis.runner.artifacts["picture"].removed},
+                                "removed": analysis.runner.artifact("picture").removed},
         "onscreen_text": [dataclasses.asdict(item) for item in analysis.hardsub.onscreen],
         "loudness": mixed["loudness"],
         # DNSMOS of the dub (1-5, length-weighted over its lines) and the rate it really speaks at.
@@ -253,8 +261,8 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
         memory.save()
     media = analysis.ingest.media
     width, height = (media.height, media.width) if media.rotation in (90, 270) else (media.width, media.height)
-    final_job = ExportJob(
-        picture=analysis.picture, audio=work.path(f"mix.{locale.tag}.wav"), subtitles_ass=Path(), cues=[],
+    final_job = ExportJob(  # the picture and the subtitles come in as they are made
+        picture=Path(), audio=work.path(f"mix.{locale.tag}.wav"), subtitles_ass=Path(), cues=[],
         locale=locale, width=width, height=height, title=f"{episode.stem} ({locale.tag})", video_out=outputs["video"],
         srt_out=outputs["srt"], encoding=options.encoding, profile=profile, outputs=outputs,
         series=episode.parent.name, episode=episode.stem, work_dir=work.root, true_peak_db=options.mix.true_peak_db)
@@ -276,8 +284,8 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
 
         def subtitles_ready(subtitles: dict) -> None:
             delivery.with_subtitles(subtitles, work.root)
-            if options.lipsync_checkpoint is None:  # the picture is known now: x264 runs while Python voices
-                delivery.start_picture()
+            if options.lipsync_checkpoint is None:  # x264 runs while Python voices, once the picture exists
+                delivery.start_picture_when_ready(lambda: analysis.picture)
 
         cast_updates: list = []
         try:
@@ -361,14 +369,15 @@ def localize_episode(episode: Path, locales: list[str], out_dir: Path,
     digest = file_digest(episode)
     work = work_dir_for(episode, digest, out_dir, options)
     try:
-        analysis = analyse(episode, options, work, digest)
+        analysis = analyse(episode, options, work, digest, picture_later=True)
     except BaseException:
         work.discard_if_unused()
         raise
-    analysis_records = list(work.records)
+    analysis_stages = {stage.name for stage in ANALYSIS.stages}
     reports = []
     for locale in targets:
-        work.records = list(analysis_records)
+        # Each market's report lists the analysis (the subtitle removal ends during the first market).
+        work.records = [record for record in work.records if record.stage in analysis_stages]
         reports.append(render_market(episode, analysis, locale, out_dir, options, work))
     return reports
 

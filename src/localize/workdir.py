@@ -19,7 +19,9 @@ class StageRecord:
     """How one stage went in this run, for the report.
 
     ``units_made``/``units_cached``: the stage's per-line units (voice clips) made anew and
-    taken from the cache.
+    taken from the cache. ``cpu_seconds`` is the process's CPU time (and its waited-for children's)
+    while the stage ran: stages that ran at the same time share theirs. ``started_at`` is seconds
+    since the run began.
     """
 
     stage: str
@@ -28,6 +30,8 @@ class StageRecord:
     key: str
     units_made: int = 0
     units_cached: int = 0
+    cpu_seconds: float = 0.0
+    started_at: float = 0.0
 
 
 @dataclass

@@ -187,3 +187,98 @@ def test_the_real_graphs_are_consistent_and_described():
     # Every market stage is per market, every analysis stage runs once.
     assert all(s.per_market for s in MARKET.stages) and not any(s.per_market for s in ANALYSIS.stages)
 
+
+
+def _branches(barrier, seen: list[str], fail: str | None = None):
+    """ingest, then a picture branch and a sound branch that only meet at the end."""
+    def stage(name, gives, needs):
+        def run(ctx):
+            if name in ("hardsubs", "separate"):
+                barrier.wait(timeout=20)  # both branches must be inside their first stage at once
+            if name == fail:
+                raise RuntimeError(f"{name} broke")
+            seen.append(name)
+            return {"from": sorted(ctx.inputs)}
+        return Stage(name=name, version="1", gives=gives, needs=needs, run=run)
+
+    return Graph("analysis", (stage("ingest", "media", ("source",)), stage("separate", "stems", ("media",)),
+                              stage("transcribe", "asr", ("stems",)), stage("hardsubs", "hardsub", ("media",)),
+                              stage("unsubtitle", "picture", ("hardsub",)),
+                              stage("fuse", "transcript", ("asr", "hardsub"))), given=("source",))
+
+
+def test_independent_branches_run_at_the_same_time(tmp_path):
+    import threading
+
+    seen: list[str] = []
+    runner = Runner(WorkDir(tmp_path), Options(), Path("episode.mp4"), workers=2)
+    runner.give("source", "d1", "d1")
+    artifacts = runner.run(_branches(threading.Barrier(2), seen))
+    assert artifacts["transcript"] == {"from": ["asr", "hardsub"]}
+    assert seen.index("fuse") > max(seen.index("transcribe"), seen.index("hardsubs")) and seen[0] == "ingest"
+    overlapping = {r.stage: r for r in runner.work.records}
+    assert overlapping["separate"].started_at < overlapping["hardsubs"].started_at + overlapping["hardsubs"].seconds
+    # One worker runs the same graph stage after stage, to the same artifacts (from the cache now).
+    again = Runner(WorkDir(tmp_path), Options(), Path("episode.mp4"), workers=1)
+    again.give("source", "d1", "d1")
+    assert again.run(_branches(threading.Barrier(1), []))["transcript"] == artifacts["transcript"]
+
+
+def test_a_failing_branch_stops_its_dependents_and_raises_after_the_other_branch_ends(tmp_path):
+    import threading
+
+    seen: list[str] = []
+    runner = Runner(WorkDir(tmp_path), Options(), Path("episode.mp4"), workers=2)
+    runner.give("source", "d1", "d1")
+    with pytest.raises(RuntimeError, match="hardsubs broke"):
+        runner.run(_branches(threading.Barrier(2), seen, fail="hardsubs"))
+    assert "unsubtitle" not in seen and "fuse" not in seen and "separate" in seen
+    assert not (tmp_path / "hardsubs.json").exists() and (tmp_path / "separate.json").exists()
+
+
+def _picture_and_market(release, fail: bool = False):
+    """An analysis whose picture stage waits for ``release`` (set by the market's first stage)."""
+    def stage(name, gives, needs, body=None, **extra):
+        def run(ctx):
+            if body:
+                body()
+            return {"from": sorted(ctx.inputs)}
+        return Stage(name=name, version="1", gives=gives, needs=needs, run=run, **extra)
+
+    def remove_subtitles():
+        assert release.wait(timeout=20), "the market never started beside the picture"
+        if fail:
+            raise RuntimeError("removal broke")
+
+    analysis = Graph("analysis", (stage("ingest", "media", ("source",)),
+                                  stage("unsubtitle", "picture", ("media",), remove_subtitles)), given=("source",))
+    market = Graph("market", (stage("translate", "translations", ("media",), release.set, per_market=True),
+                              stage("export", "delivery", ("translations", "picture"), per_market=True)),
+                   given=("source", "media", "picture"))
+    return analysis, market
+
+
+def test_a_background_stage_runs_on_beside_the_next_graph(tmp_path):
+    import threading
+
+    analysis, market = _picture_and_market(threading.Event())
+    runner = Runner(WorkDir(tmp_path), Options(), Path("episode.mp4"), workers=2)
+    runner.give("source", "d1", "d1")
+    runner.run(analysis, background=("picture",))
+    assert "picture" not in runner.artifacts  # still being made
+    out = runner.for_options(Options()).run(market, locale=get_locale("en-US"))
+    assert out["delivery"] == {"from": ["picture", "translations"]}
+    assert runner.artifact("picture") == {"from": ["media"]}
+
+
+def test_a_failed_background_stage_fails_what_needs_it(tmp_path):
+    import threading
+
+    analysis, market = _picture_and_market(threading.Event(), fail=True)
+    runner = Runner(WorkDir(tmp_path), Options(), Path("episode.mp4"), workers=2)
+    runner.give("source", "d1", "d1")
+    runner.run(analysis, background=("picture",))
+    with pytest.raises(RuntimeError, match="removal broke"):
+        runner.for_options(Options()).run(market, locale=get_locale("en-US"))
+    with pytest.raises(RuntimeError, match="removal broke"):
+        runner.artifact("picture")

@@ -16,6 +16,9 @@ say) is cached on its own inputs, so a changed line redoes that line alone.
 
 from __future__ import annotations
 
+import os
+import resource
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from localize.fsutil import digest_of, file_digest, write_json_atomic
 from localize.model import from_dict, to_dict
-from localize.models import keeping_loaded
+from localize.models import keeping_loaded, trim_heap
 from localize.workdir import StageRecord, WorkDir
 
 if TYPE_CHECKING:
@@ -196,17 +199,48 @@ class Graph:
         return names
 
 
+def process_cpu_seconds() -> float:
+    """CPU time of this process and of the child processes it has waited for (ffmpeg), user + system."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def default_workers() -> int:
+    """How many stages run at once: ``LOCALIZE_WORKERS``, else 2 (one per core on a 2-core laptop;
+    the stages' own thread pools fill what is left)."""
+    try:
+        return max(1, int(os.environ.get("LOCALIZE_WORKERS", "2")))
+    except ValueError:
+        return 2
+
+
+@dataclass
+class _Background:
+    """A stage left running when its graph's :meth:`Runner.run` returned, and the runner it writes into."""
+
+    owner: Runner
+    done: threading.Event
+    error: BaseException | None = None
+
+
 class Runner:
     """Runs graphs over one episode's work dir, keyed by the stages' declarations.
 
     ``artifacts`` and ``keys`` hold every artifact made or loaded so far (the analysis stays
     while each market's graph runs). ``on_stage(name, None)`` is told when a stage starts and
-    ``on_stage(name, record)`` when it ends.
+    ``on_stage(name, record)`` when it ends (from the stage's thread when stages run at once).
     """
 
     def __init__(self, work: WorkDir, options: Any, episode: Path,
-                 on_stage: Callable[[str, StageRecord | None], None] | None = None) -> None:
+                 on_stage: Callable[[str, StageRecord | None], None] | None = None,
+                 workers: int | None = None) -> None:
         self.work = work
+        self.workers = default_workers() if workers is None else workers
+        self.started = time.perf_counter()
+        # Shared with the runners made by for_options: one episode runs at most `workers` stages at
+        # once, and a stage left running in the background is found from any of them.
+        self._slots = threading.Semaphore(max(1, self.workers))
+        self._background: dict[str, _Background] = {}
         self.options = options
         self.episode = Path(episode)
         self.on_stage = on_stage
@@ -215,9 +249,20 @@ class Runner:
 
     def for_options(self, options: Any) -> Runner:
         """A runner with the same artifacts so far, under other options (a market's profile changes the mix)."""
-        runner = Runner(self.work, options, self.episode, self.on_stage)
+        runner = Runner(self.work, options, self.episode, self.on_stage, self.workers)
+        runner.started, runner._slots, runner._background = self.started, self._slots, self._background
         runner.artifacts, runner.keys = dict(self.artifacts), dict(self.keys)
         return runner
+
+    def artifact(self, name: str) -> Any:
+        """The artifact ``name``, waiting for it when its stage still runs in the background."""
+        if name not in self.artifacts and name in self._background:
+            pending = self._background[name]
+            pending.done.wait()
+            if pending.error is not None:
+                raise pending.error
+            self.artifacts[name], self.keys[name] = pending.owner.artifacts[name], pending.owner.keys[name]
+        return self.artifacts[name]
 
     def give(self, name: str, value: Any, key: str) -> None:
         """Provide an artifact from outside the graphs (the source file, by its digest)."""
@@ -236,45 +281,100 @@ class Runner:
         return digest_of(stage.name, parts)
 
     def run(self, graph: Graph, *, locale: Locale | None = None, runtime: Mapping[str, Any] | None = None,
-            after: Mapping[str, Callable[[Any], None]] | None = None) -> dict[str, Any]:
+            after: Mapping[str, Callable[[Any], None]] | None = None,
+            background: Iterable[str] = ()) -> dict[str, Any]:
         """Run ``graph`` (stale stages compute, the rest load); returns every artifact by name.
 
-        ``after[stage name]`` is called with that stage's artifact as soon as it is ready (to start
-        work that overlaps later stages). ``runtime`` holds objects a stage uses but that do not
-        change its result (staged output paths, a background encode).
+        Each stage starts as soon as its needs are ready, up to ``workers`` stages at once (the
+        picture's stages beside the sound's). ``after[stage name]`` is called with that stage's
+        artifact as soon as it is ready (to start work that overlaps later stages); it must not
+        wait for other stages. ``runtime`` holds objects a stage uses but that do not change its
+        result (staged output paths, a background encode). The stages giving the artifacts named
+        in ``background`` may still be running when this returns: :meth:`artifact` (and any later
+        stage that needs them) waits for them. A failing stage stops the stages not yet started;
+        the others finish before the error is raised, so nothing writes into the work dir after
+        ``run`` ends (but the background stages).
         """
-        for stage in graph.stages:
-            ctx = StageContext(stage=stage, work=self.work, inputs={n: self.artifacts[n] for n in stage.needs},
-                               settings=SettingsView(self.options, stage), locale=locale, episode=self.episode,
-                               runtime=runtime or {})
-            name = stage.record_name(locale)
-            if self.on_stage is not None:
-                self.on_stage(name, None)
-            started = time.perf_counter()
-            key = self.key_of(stage, ctx)
-            data = self.work.load(name, key)
-            cached = data is not None and self._files_present(stage, data)
-            if cached:
-                value = decode(stage, data)
-            else:
-                try:
-                    value = stage.run(ctx)
-                finally:
-                    if stage.release is not None and not keeping_loaded():
-                        stage.release()
-                data = encode(stage, value)
-                self.work.save(name, key, data)
-                value = decode(stage, data)  # what later stages get is what a cached run gives them
-            record = StageRecord(name, round(time.perf_counter() - started, 3), cached, key,
-                                 units_made=ctx.units.made, units_cached=ctx.units.cached)
-            self.work.records.append(record)
-            self.artifacts[stage.gives] = value
-            self.keys[stage.gives] = digest_of(stage.gives, data) if stage.keyed_by_output else key
-            if self.on_stage is not None:
-                self.on_stage(name, record)
-            if after and stage.name in after:
-                after[stage.name](value)
+        later = set(background)
+        if self.workers <= 1:
+            for stage in graph.stages:
+                self._finish(stage, *self._run_stage(stage, locale, runtime), after)
+            return self.artifacts
+        done = {stage.gives: threading.Event() for stage in graph.stages}
+        failures: list[BaseException] = []
+        for name in later:
+            self._background[name] = _Background(owner=self, done=done[name])
+
+        def work(stage: Stage) -> None:
+            try:
+                for need in stage.needs:
+                    if need in done:
+                        done[need].wait()
+                    else:
+                        self.artifact(need)  # a stage of an earlier graph still running (not holding a slot)
+                if failures or any(need not in self.artifacts for need in stage.needs):
+                    return  # an earlier stage failed: this one does not start
+                with self._slots:
+                    if failures:
+                        return
+                    value, key = self._run_stage(stage, locale, runtime)
+                self._finish(stage, value, key, after)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread below
+                failures.append(exc)
+                if stage.gives in later:
+                    self._background[stage.gives].error = exc
+            finally:
+                done[stage.gives].set()
+
+        threads = [(stage, threading.Thread(target=work, args=(stage,), name=f"stage-{stage.name}", daemon=True))
+                   for stage in graph.stages]
+        for _stage, thread in threads:
+            thread.start()
+        for stage, thread in threads:  # an interrupt (Ctrl-C) lands here; the daemon threads end with the process
+            while stage.gives not in later and thread.is_alive():
+                thread.join(0.2)
+        if failures:
+            raise failures[0]
         return self.artifacts
+
+    def _finish(self, stage: Stage, value: Any, key: str, after: Mapping[str, Callable[[Any], None]] | None) -> None:
+        self.artifacts[stage.gives], self.keys[stage.gives] = value, key
+        if after and stage.name in after:
+            after[stage.name](value)
+
+    def _run_stage(self, stage: Stage, locale: Locale | None,
+                   runtime: Mapping[str, Any] | None) -> tuple[Any, str]:
+        """Load ``stage``'s artifact when its key matches, else run it; returns (artifact, its key for dependents)."""
+        ctx = StageContext(stage=stage, work=self.work, inputs={n: self.artifact(n) for n in stage.needs},
+                           settings=SettingsView(self.options, stage), locale=locale, episode=self.episode,
+                           runtime=runtime or {})
+        name = stage.record_name(locale)
+        if self.on_stage is not None:
+            self.on_stage(name, None)
+        started, cpu_started = time.perf_counter(), process_cpu_seconds()
+        key = self.key_of(stage, ctx)
+        data = self.work.load(name, key)
+        cached = data is not None and self._files_present(stage, data)
+        if cached:
+            value = decode(stage, data)
+        else:
+            try:
+                value = stage.run(ctx)
+            finally:
+                if stage.release is not None and not keeping_loaded():
+                    stage.release()
+                    trim_heap()
+            data = encode(stage, value)
+            self.work.save(name, key, data)
+            value = decode(stage, data)  # what later stages get is what a cached run gives them
+        record = StageRecord(name, round(time.perf_counter() - started, 3), cached, key,
+                             units_made=ctx.units.made, units_cached=ctx.units.cached,
+                             cpu_seconds=round(process_cpu_seconds() - cpu_started, 3),
+                             started_at=round(started - self.started, 3))
+        self.work.records.append(record)
+        if self.on_stage is not None:
+            self.on_stage(name, record)
+        return value, digest_of(stage.gives, data) if stage.keyed_by_output else key
 
     def rekey(self, stage: Stage, *, locale: Locale | None = None, runtime: Mapping[str, Any] | None = None) -> None:
         """Store ``stage``'s current artifact again under the key its outside input gives now.

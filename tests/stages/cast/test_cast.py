@@ -209,3 +209,22 @@ def test_actor_profile_is_measured_once_and_kept_across_episodes(tmp_path, kokor
                          C.SpeakerAudio(np.zeros_like(samples), lines[0].rate, {"S1": spans}))
     assert ep3.voices["S1"] == ep1.voices["S1"]
     assert ep3.profiles["S1"].envelope_db == pytest.approx(stored.envelope_db, abs=0.01)
+
+
+def test_reference_clips_are_spoken_once_and_kept_between_runs(tmp_path, kokoro, monkeypatch):
+    from localize.locales import get_locale
+
+    monkeypatch.setattr(C, "references_dir", lambda: tmp_path / "refs")
+    monkeypatch.setattr(C, "_REFERENCES", {})
+    spoken = []
+    speak = kokoro.synthesize
+    monkeypatch.setattr(kokoro, "synthesize", lambda *args, **kw: spoken.append(args[0]) or speak(*args, **kw))
+    locale, voice = get_locale("en-US"), kokoro.voices()[0]
+    first = C._reference(kokoro, voice, locale)
+    assert spoken == [C.REFERENCE_LINE] and len(list((tmp_path / "refs").glob("kokoro-*.npz"))) == 1
+    monkeypatch.setattr(C, "_REFERENCES", {})  # a new process: only the file is left
+    again = C._reference(kokoro, voice, locale)
+    assert len(spoken) == 1 and again.rate == first.rate and np.array_equal(again.samples, first.samples)
+    # Another voice is another clip.
+    C._reference(kokoro, kokoro.voices()[1], locale)
+    assert len(spoken) == 2 and len(list((tmp_path / "refs").glob("kokoro-*.npz"))) == 2

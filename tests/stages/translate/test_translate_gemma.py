@@ -116,3 +116,11 @@ def test_batched_first_tries_decode_what_line_by_line_greedy_decoding_gives(tag)
     notes = [translator._suffix(request, i, terms, "say it shorter") for i in range(len(lines))]
     alone = [translator._generate(prefix, [s], script, [m], attempt=2)[0] for s, m in zip(notes, limits)]
     assert translator._generate(prefix, notes, script, limits, attempt=2) == alone
+    # generate() scores only the allowed tokens too: the same lines as through the whole projection.
+    import contextlib
+
+    from localize.stages.translate import gemma
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gemma, "_allowed_head", lambda model, script: contextlib.nullcontext())
+        assert translator._generate(prefix, notes, script, limits, attempt=2) == alone

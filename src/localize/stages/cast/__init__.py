@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from localize.errors import ConfigError
+from localize.errors import ConfigError, LocalizeError
 from localize.yamlfile import read_yaml
 from localize.stages.diarize import PITCH_WEIGHT, Speaker, pitch_distance
 from localize.stages.synthesize.convert import ActorProfile
@@ -342,11 +342,58 @@ def similarity_scorer(backend) -> Scorer:
 _REFERENCES: dict[tuple, object] = {}
 
 
+def references_dir() -> Path:
+    """Where reference clips are kept between runs: beside the assembled models."""
+    from localize.models import models_dir
+
+    return models_dir() / "voice-references"
+
+
 def _reference(backend, voice, locale):
+    """:data:`REFERENCE_LINE` in ``voice``: made once per process, and kept on disk for backends that
+    say what their speech depends on (:meth:`VoiceBackend.identity`), so later runs and episodes
+    do not speak it again (7 Kokoro voices cost about 35 CPU seconds)."""
+    from localize.fsutil import atomic_path, digest_of
+    from localize.stages.synthesize.base import Speech
+
     key = (backend.name, voice, locale.tag)
-    if key not in _REFERENCES:
-        _REFERENCES[key] = backend.synthesize(REFERENCE_LINE, voice, locale)
-    return _REFERENCES[key]
+    if key in _REFERENCES:
+        return _REFERENCES[key]
+    identity = backend.identity()
+    path = None
+    if identity is not None:
+        digest = digest_of("reference", backend.name, identity, [voice.name, voice.gender, voice.pitch],
+                           locale.tag, REFERENCE_LINE)
+        path = references_dir() / f"{backend.name}-{digest[:24]}.npz"
+        try:
+            with np.load(path) as stored:  # float samples as spoken: the same casting as a first run
+                _REFERENCES[key] = Speech(stored["samples"], int(stored["rate"]))
+            return _REFERENCES[key]
+        except (OSError, KeyError, ValueError):
+            pass  # not made yet (or unreadable): speak it
+    clip = backend.synthesize(REFERENCE_LINE, voice, locale)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+                np.savez(handle, samples=np.asarray(clip.samples, dtype=np.float32), rate=clip.rate)
+        except (OSError, LocalizeError):
+            pass  # a read-only cache only costs time
+    _REFERENCES[key] = clip
+    return clip
+
+
+def prepare_references(locale_tag: str = "en-US") -> Path:
+    """Speak the reference line in every voice of the default backend now (``localize models --prepare``),
+    so no run pays for it."""
+    from localize.locales import get_locale
+    from localize.stages import synthesize as tts
+
+    locale = get_locale(locale_tag)
+    backend = tts.backend_for(locale, "kokoro")
+    for voice in backend.voices():
+        _reference(backend, voice, locale)
+    return references_dir()
 
 
 @dataclass

@@ -76,10 +76,19 @@ def delivered_files(job: ExportJob) -> list[Path]:
 def export(job: ExportJob) -> dict:
     """Render ``job``'s outputs; returns their paths by role."""
     if job.profile is None:
+        metadata = {"comment": AI_LABEL, "title": job.title}
         with atomic_path(job.video_out) as tmp_video:
-            argv = ffmpeg.render_argv(job.picture, job.audio, tmp_video, subtitles=job.subtitles_ass, fonts_dir=None,
-                                      encoding=job.encoding, metadata={"comment": AI_LABEL, "title": job.title},
-                                      audio_language=job.locale.iso639_2)
+            if job.picture_task is not None:  # the picture was encoded while the voices were made
+                try:
+                    picture = job.picture_task.wait()
+                finally:
+                    job.picture_task.close()
+                argv = ffmpeg.mux_argv(picture, job.audio, tmp_video, encoding=job.encoding, metadata=metadata,
+                                       audio_language=job.locale.iso639_2)
+            else:
+                argv = ffmpeg.render_argv(job.picture, job.audio, tmp_video, subtitles=job.subtitles_ass,
+                                          fonts_dir=None, encoding=job.encoding, metadata=metadata,
+                                          audio_language=job.locale.iso639_2)
             ffmpeg.run(argv, what=f"rendering {job.locale.tag}")
         subtitle_stage.write_subtitles(job.cues, job.locale, job.width, job.height, job.srt_out, "srt")
         return {"video": str(job.video_out), "srt": str(job.srt_out)}
@@ -330,9 +339,12 @@ def start_picture(job: ExportJob, plan: PicturePlan | None = None) -> PictureTas
     second market) reuses it. ``job.audio`` need not exist yet.
     """
     profile = job.profile
-    if profile is None or profile.container != "mp4" or job.work_dir is None:
+    if job.work_dir is None or (profile is not None and profile.container != "mp4"):
         return None
     from localize.fsutil import digest_of, file_digest
+
+    if profile is None:
+        return _plain_picture(job)
 
     plan = plan or plan_picture(profile, ffmpeg.probe(job.picture))
     video_args, _ = encoder_args(profile, job.encoding, plan)
@@ -376,6 +388,26 @@ def start_picture(job: ExportJob, plan: PicturePlan | None = None) -> PictureTas
     filters.append("setsar=1")
     return PictureTask(target, ffmpeg.video_only_argv(job.picture, target, video_filters=filters,
                                                       video_args=video_args), what)
+
+
+def _plain_picture(job: ExportJob) -> PictureTask:
+    """The plain export's picture (no profile): the source with the market's subtitles burned, encoded
+    alone at the run's settings, kept in the work dir under a key of everything that shapes it."""
+    from localize.fsutil import digest_of, file_digest
+
+    video_args = job.encoding.video_args()
+    key = digest_of("plain-picture", VERSION, file_digest(job.picture), file_digest(job.subtitles_ass),
+                    job.locale.tag, video_args)
+    stem = f"market-picture.plain.{job.locale.tag}"
+    target = Path(job.work_dir) / f"{stem}.{key[:16]}.mp4"
+    if target.is_file():
+        return PictureTask(target)
+    for stale in target.parent.glob(f"{stem}.*.mp4"):  # an earlier translation's picture
+        stale.unlink(missing_ok=True)
+    return PictureTask(target, ffmpeg.video_only_argv(job.picture, target,
+                                                      video_filters=[f"ass={ffmpeg.filter_path(job.subtitles_ass)}"],
+                                                      video_args=video_args),
+                       f"encoding the picture ({job.locale.tag})")
 
 
 def _export_mp4(job: ExportJob) -> dict:

@@ -9,7 +9,9 @@ so neither is part of the key; the final output paths are.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +29,38 @@ class MarketDelivery:
     staging: Any  # localize.fsutil.StagedOutputs
     final_outputs: dict[str, Path]
     picture_task: PictureTask | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _settled: bool = False  # the export took what there was, or the market ended: start nothing more
 
     def with_subtitles(self, subtitles: dict, work_root: Path) -> None:
         """The cues are known: the job gets them (and the ASS file burned subtitles are drawn from)."""
         self.job = dataclasses.replace(self.job, subtitles_ass=work_root / subtitles["ass"], cues=cues_of(subtitles))
 
-    def start_picture(self) -> None:
-        """Start x264 on the picture now, so it runs while the voices are made and mixed."""
-        self.picture_task = start_picture(self.job)
+    def start_picture_when_ready(self, picture: Callable[[], Path]) -> None:
+        """Start x264 on the picture as soon as ``picture()`` gives it (the subtitle removal may still
+        be running), from a thread of its own, so it runs while the voices are made and mixed."""
+        def start() -> None:
+            try:
+                path = picture()
+            except BaseException:  # noqa: BLE001 - the export stage meets the same error and reports it
+                return
+            with self._lock:
+                if not self._settled:
+                    self.job = dataclasses.replace(self.job, picture=path)
+                    self.picture_task = start_picture(self.job)
+
+        threading.Thread(target=start, name="picture-encode", daemon=True).start()
+
+    def take_picture_task(self) -> PictureTask | None:
+        """The early encode, if one started; none starts after this."""
+        with self._lock:
+            self._settled = True
+            return self.picture_task
 
     def close(self) -> None:
-        if self.picture_task is not None:
-            self.picture_task.close()  # keeps a finished picture for later runs, stops an unfinished one
+        task = self.take_picture_task()
+        if task is not None:
+            task.close()  # keeps a finished picture for later runs, stops an unfinished one
 
 
 def _external(ctx: StageContext) -> list[str]:
@@ -50,8 +72,9 @@ def _run(ctx: StageContext) -> dict:
     delivery: MarketDelivery = ctx.runtime["delivery"]
     source_picture = Path(ctx.inputs["picture"].video)
     picture = Path(ctx.inputs["lipsync"]["picture"])
+    task = delivery.take_picture_task()
     job = dataclasses.replace(delivery.job, picture=picture, audio=ctx.work.path(ctx.inputs["mix"]["mix"]),
-                              picture_task=delivery.picture_task if picture == source_picture else None)
+                              picture_task=task if picture == source_picture else None)
     made = export(job)
     final_job = dataclasses.replace(job, video_out=delivery.final_outputs["video"],
                                     srt_out=delivery.final_outputs["srt"], outputs=delivery.final_outputs)

@@ -6,9 +6,11 @@ background out from under the text. So, for each pixel of a subtitle's mask:
 
 1. *track* (one pass over the subtitle rows and a margin above and below, decoded in the
    source's own planar YUV): shot cuts from the jump in the margin's picture; the camera's motion
-   from frame to frame as a similarity transform (corners tracked by pyramidal Lucas-Kanade,
-   fitted with RANSAC, on the pixels outside every subtitle box), chained into one transform per
-   frame from the start of its shot; the glyph masks (:func:`.remove.event_masks`' stroke counts,
+   as one similarity transform per frame from the start of its shot, each frame measured directly
+   against an *anchor* (a frame of the same shot, renewed every ``anchor_s``: corners of the
+   anchor followed by pyramidal Lucas-Kanade, checked back, fitted with RANSAC, on the pixels
+   outside every subtitle box of either frame), so the transforms do not drift the way chained
+   frame-to-frame steps do; the glyph masks (:func:`.remove.event_masks`' stroke counts,
    dilated only enough to take in the outline, shadow and anti-aliasing); and a copy of the
    subtitle rows every ``donor_every`` frames near the subtitles, the *donors*.
 2. *fill*: once per shot, every donor of the shot is warped into the coordinates of the shot's
@@ -39,6 +41,8 @@ from localize.stages.hardsubs.fill import EventMask, Inpainter, chroma_mask, pad
 # when it is also several times the shot's usual frame-to-frame change.
 CUT_LEVEL = 14.0
 CUT_RATIO = 4.0
+# Fewest corners a camera transform is measured from.
+MIN_CORNERS = 12
 
 
 @dataclass
@@ -80,15 +84,52 @@ def _similarity(prev: np.ndarray, cur: np.ndarray, valid: np.ndarray) -> np.ndar
     return np.vstack([matrix, [0.0, 0.0, 1.0]])
 
 
-def _scaled(matrix: np.ndarray, factor: float) -> np.ndarray:
-    """The same motion in coordinates ``factor`` times larger."""
-    s = np.diag([factor, factor, 1.0])
-    return s @ matrix @ np.linalg.inv(s)
+def register(reference: np.ndarray, usable: np.ndarray, image: np.ndarray, visible: np.ndarray,
+             guess: np.ndarray, *, points: np.ndarray | None = None) -> np.ndarray | None:
+    """``reference`` pixel -> ``image`` pixel (3x3 similarity), measured directly between the two
+    (two planes of one size).
+
+    Corners of ``reference`` where ``usable`` (uint8, nonzero) are followed into ``image`` by
+    pyramidal Lucas-Kanade, starting from where ``guess`` puts them, checked by tracking back, and
+    those landing where ``visible`` is 0 (the image's own text) dropped; a RANSAC similarity
+    over the rest. ``points``: the reference's corners, when already found. None when too few
+    corners survive (the caller keeps its guess).
+    """
+    import cv2
+
+    if points is None:
+        points = reference_corners(reference, usable)
+    if points is None or len(points) < MIN_CORNERS:
+        return None
+    start = cv2.perspectiveTransform(points, guess).astype(np.float32)
+    lk = dict(winSize=(21, 21), maxLevel=2, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01))
+    moved, ok, _ = cv2.calcOpticalFlowPyrLK(reference, image, points, start.copy(), flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **lk)
+    back, ok_back, _ = cv2.calcOpticalFlowPyrLK(image, reference, moved, points.copy(), flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **lk)
+    good = (ok.ravel() == 1) & (ok_back.ravel() == 1) & (np.linalg.norm((back - points).reshape(-1, 2), axis=1) < 0.3)
+    xy = np.rint(moved.reshape(-1, 2)).astype(int)
+    inside = (xy[:, 0] >= 0) & (xy[:, 1] >= 0) & (xy[:, 0] < visible.shape[1]) & (xy[:, 1] < visible.shape[0])
+    good &= inside
+    good[good] = visible[xy[good, 1], xy[good, 0]] > 0
+    if good.sum() < MIN_CORNERS:
+        return None
+    matrix, inliers = cv2.estimateAffinePartial2D(points[good], moved[good], method=cv2.RANSAC,
+                                                  ransacReprojThreshold=0.5, refineIters=20)
+    if matrix is None or inliers is None or inliers.sum() < 10:
+        return None
+    return np.vstack([matrix, [0.0, 0.0, 1.0]])
+
+
+def reference_corners(reference: np.ndarray, usable: np.ndarray) -> np.ndarray | None:
+    """Corners worth tracking in ``reference``, where ``usable`` is nonzero (float32, (n, 1, 2))."""
+    import cv2
+
+    return cv2.goodFeaturesToTrack(reference, maxCorners=400, qualityLevel=0.01, minDistance=6, mask=usable,
+                                   blockSize=5)
 
 
 def track(video: Path, band: SubtitleBand, events: list[OcrEvent], fmt: FrameFormat, pix_fmt: str, n_frames: int,
           *, guard_frames: int = 1, mask_frames: int = 12, donor_every: int = 3, donor_reach_s: float = 4.0,
-          fps: float = 30.0) -> Track:
+          fps: float = 30.0, anchor_s: float = 0.5) -> Track:
     """The tracking pass (see the module docstring)."""
     import cv2
 
@@ -143,6 +184,11 @@ def track(video: Path, band: SubtitleBand, events: list[OcrEvent], fmt: FrameFor
     donors: list[Donor] = []
     cuts: list[int] = []
     prev_small = prev_tiny = None
+    anchor_every = max(1, int(round(anchor_s * fps)))
+    anchor = None  # (half-size luma, its usable pixels, its transform, its corners, its frame)
+    # frame pixels <-> half-size region pixels
+    to_half = np.diag([0.5, 0.5, 1.0]) @ from_frame
+    from_half = to_frame @ np.diag([2.0, 2.0, 1.0])
     changes: list[float] = []
     shot, index = 0, -1
     argv = ffmpeg.decode_raw_region_argv(Path(video), pix_fmt=pix_fmt, crop=(0, top, width, bottom - top))
@@ -164,13 +210,24 @@ def track(video: Path, band: SubtitleBand, events: list[OcrEvent], fmt: FrameFor
                 shot += 1
                 cuts.append(index)
                 changes = []
+                anchor = None
             else:
                 changes.append(change)
-                step = _similarity(prev_small, small, valid & valid_half(int(free[index - 1])))
-                # Half size -> full size, then region rows -> frame rows (a zoom's centre is in frame pixels).
-                motion = to_frame @ _scaled(step, 2.0) @ from_frame if step is not None else np.eye(3)
-                transform[index] = motion @ transform[index - 1]
+                # Measured against the anchor frame directly, the last frame's transform as the guess:
+                # chaining sub-pixel steps frame to frame drifted (on a 120 px pan the chain said
+                # 135 px, and 40 % too much in its first second).
+                guess = to_half @ transform[index - 1] @ np.linalg.inv(anchor[2]) @ from_half
+                step = register(anchor[0], anchor[1], small, valid, guess, points=anchor[3])
+                textured = anchor[3] is not None and len(anchor[3]) >= MIN_CORNERS
+                if step is None and textured:  # lost the anchor's corners: the step from the last frame
+                    last = _similarity(prev_small, small, valid & valid_half(int(free[index - 1])))
+                    step = last @ guess if last is not None else guess
+                elif step is None:  # a flat picture (a gradient set): nothing to measure, so no move
+                    step = guess
+                transform[index] = from_half @ step @ to_half @ anchor[2]
         shot_of[index] = shot
+        if anchor is None or index - anchor[4] >= anchor_every:
+            anchor = (small, valid, transform[index].copy(), reference_corners(small, valid), index)
         prev_small, prev_tiny = small, tiny.astype(np.int16)
         for j in wanted.get(index, []):
             x1, y1, x2, y2 = plans[j].box
@@ -227,16 +284,17 @@ class TemporalFiller:
     Made once per shot, when the shot's first frame with text comes: every donor of the shot is
     warped into the shot's first-frame coordinates. A *local plate* every ``key_s`` seconds
     averages the uncovered pixels of the donors within ``reach_s`` of it, weighted by nearness
-    (the camera transforms are chained frame to frame, so a far donor lands a little off: on
-    photo shots one plate for the whole shot scored 30-32 dB on the text pixels of the frames far
-    from most donors, against 41-45 near them); what no near donor uncovers comes from the whole
-    shot's average, and what no donor uncovers at all is inpainted once on that average. A frame
+    (the picture behind the text may change within a shot; with the chained frame-to-frame
+    transforms this tracker had before, a far donor also landed a little off), and reaches far
+    enough (4 s) that a frame right after a cut, or at the slow end of an eased pan, still
+    gets the background that only frames seconds away uncover; what no near donor uncovers comes
+    from the whole shot's average, and what no donor uncovers at all is inpainted once on that average. A frame
     takes its masked pixels from the two local plates around it, cross-faded by time and warped by
     its own camera transform: the fill moves with the camera and changes only slowly.
     """
 
     def __init__(self, tracked: Track, band: SubtitleBand, shift: tuple[int, int], *, fps: float = 30.0,
-                 key_s: float = 1.0, reach_s: float = 2.0, inpaint_radius: int = 5, inpaint_scale: float = 0.5) -> None:
+                 key_s: float = 1.0, reach_s: float = 4.0, inpaint_radius: int = 5, inpaint_scale: float = 0.5) -> None:
         import cv2
 
         self.t = tracked

@@ -69,6 +69,11 @@ class VoiceBackend(ABC):
         """The voice's typical median F0 in Hz, for casting by pitch; None when not known."""
         return None
 
+    def identity(self) -> str | None:
+        """What this backend's output depends on besides its inputs (model files, version), as a
+        string; ``None`` (the default) when unknown, and then its speech is never kept across runs."""
+        return None
+
     def close(self) -> None:
         """Release resources held by this backend (nothing by default)."""
 

@@ -133,6 +133,13 @@ class KokoroBackend(VoiceBackend):
     def supports(self, locale: Locale) -> bool:
         return locale.kokoro_espeak is not None
 
+    def identity(self) -> str:
+        """The model, vocabulary and voice files (by size and time) and the espeak-ng that phonemizes."""
+        from localize.stages.synthesize.phonemes import espeak_version
+
+        files = [self.model_dir() / name for name in ("kokoro.onnx", "vocab.json", "voices_ja.npz")]
+        return repr([(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files] + [espeak_version()])
+
     def voices(self) -> list[Voice]:
         return list(CAST)
 

@@ -55,6 +55,14 @@ def espeak_binary() -> str:
     return found
 
 
+@lru_cache(maxsize=1)
+def espeak_version() -> str:
+    """espeak-ng's version line (its phonemes, and so every voice built on them, follow it)."""
+    proc = subprocess.run([espeak_binary(), "--version"], capture_output=True, text=True, errors="replace",
+                          check=False)
+    return proc.stdout.strip()
+
+
 def speakable(text: str) -> str:
     """Fold punctuation and drop emoji and other symbols (espeak would read out their names)."""
     text = "".join(ch for ch in text.translate(_PUNCT_FOLD) if unicodedata.category(ch) != "So")

@@ -104,7 +104,12 @@ class Seq2SeqTranslator(Translator):
 
     def close(self) -> None:
         """Free the loaded model."""
-        _load.cache_clear()
+        unload()
+
+
+def unload() -> None:
+    """Free every seq2seq model this process loaded."""
+    _load.cache_clear()
 
 
 @TRANSLATORS.register("seq2seq")

@@ -101,6 +101,19 @@ def _machine_translations(ctx: StageContext, request) -> list[dict]:
     return [dataclasses.asdict(line) for line in lines]
 
 
+def release_models() -> None:
+    """Free the translation models this process loaded (Gemma alone holds ~1.5 GB, which the voices
+    and the mix then have); a later market loads them again from the page cache in seconds. Only
+    backend modules already imported are asked, so releasing never imports one."""
+    import sys
+
+    for name in ("gemma", "llama", "seq2seq"):
+        module = sys.modules.get(f"localize.stages.translate.{name}")
+        if module is not None:
+            module.unload()
+
+
 STAGE = Stage(name="translate", version=VERSION, gives="translations", needs=("transcript", "speakers", "media"),
               settings=("translators", "glossary", "translator_model"), per_market=True, run=_run, external=_external,
+              release=release_models,
               summary="translate each line with context, glossary and market rules, within its length budget")
