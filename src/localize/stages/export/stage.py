@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from localize.errors import LocalizeError
 from localize.stages.contract import Stage, StageContext
 from localize.stages.export import VERSION, ExportJob, PictureTask, delivered_files, export, start_picture
 from localize.stages.subtitles.stage import cues_of
@@ -47,7 +48,10 @@ class MarketDelivery:
             with self._lock:
                 if not self._settled:
                     self.job = dataclasses.replace(self.job, picture=path)
-                    self.picture_task = start_picture(self.job)
+                    try:
+                        self.picture_task = start_picture(self.job)
+                    except (LocalizeError, OSError):
+                        pass  # no early encode: the export encodes the picture itself and reports what fails
 
         threading.Thread(target=start, name="picture-encode", daemon=True).start()
 
