@@ -106,14 +106,6 @@ def render_argv(video: Path, audio: Path, dst: Path, *, subtitles: Path | None, 
     return ffmpeg_argv(*argv, *mp4_output_args(dst, metadata, audio_language))
 
 
-def mux_argv(picture: Path, audio: Path, dst: Path, *, encoding: VideoEncoding,
-             metadata: dict[str, str] | None = None, audio_language: str | None = None) -> list[str]:
-    """An MP4 of an already encoded ``picture`` (copied) with ``audio`` encoded as its sound: what
-    :func:`render_argv` makes when the picture was encoded (subtitles burned) beforehand."""
-    return ffmpeg_argv("-i", str(picture), "-i", str(audio), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
-                       *encoding.audio_args(), *mp4_output_args(dst, metadata, audio_language))
-
-
 def mp4_output_args(dst: Path, metadata: dict[str, str] | None, audio_language: str | None) -> list[str]:
     """Metadata, the audio language tag and a fast-start MP4 muxer writing ``dst``."""
     args: list[str] = []

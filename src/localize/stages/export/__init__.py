@@ -83,8 +83,9 @@ def export(job: ExportJob) -> dict:
                     picture = job.picture_task.wait()
                 finally:
                     job.picture_task.close()
-                argv = ffmpeg.mux_argv(picture, job.audio, tmp_video, encoding=job.encoding, metadata=metadata,
-                                       audio_language=job.locale.iso639_2)
+                argv = ffmpeg.export_argv(picture, job.audio, tmp_video, video_filters=[], video_args=["-c:v", "copy"],
+                                          audio_args=job.encoding.audio_args(), metadata=metadata,
+                                          audio_language=job.locale.iso639_2)
             else:
                 argv = ffmpeg.render_argv(job.picture, job.audio, tmp_video, subtitles=job.subtitles_ass,
                                           fonts_dir=None, encoding=job.encoding, metadata=metadata,
@@ -368,12 +369,9 @@ def start_picture(job: ExportJob, plan: PicturePlan | None = None) -> PictureTas
         key = digest_of("market-picture", VERSION, file_digest(job.picture), profile.video, profile.label,
                         profile.subtitles.mode, file_digest(job.subtitles_ass) if burned else None, job.locale.tag,
                         plan.width, plan.height, plan.fps, video_args)
-        stem = f"market-picture.{profile.name}.{job.locale.tag}"
-        target = work_dir / f"{stem}.{key[:16]}.mp4"
+        target = _market_picture_path(work_dir, f"market-picture.{profile.name}.{job.locale.tag}", key)
         if target.is_file():
             return PictureTask(target)
-        for stale in work_dir.glob(f"{stem}.*.mp4"):  # an earlier translation's picture
-            stale.unlink(missing_ok=True)
         filters = list(plan.rate)
         if burned:
             # The pipeline's own ASS, laid out on the source frame (where the original subtitles
@@ -390,6 +388,16 @@ def start_picture(job: ExportJob, plan: PicturePlan | None = None) -> PictureTas
                                                       video_args=video_args), what)
 
 
+def _market_picture_path(work_dir: Path, stem: str, key: str) -> Path:
+    """Where one market's picture made under ``key`` is kept; when it is not there yet, the pictures
+    of the same stem under other keys (an earlier translation's) are removed."""
+    target = work_dir / f"{stem}.{key[:16]}.mp4"
+    if not target.is_file():
+        for stale in work_dir.glob(f"{stem}.*.mp4"):
+            stale.unlink(missing_ok=True)
+    return target
+
+
 def _plain_picture(job: ExportJob) -> PictureTask:
     """The plain export's picture (no profile): the source with the market's subtitles burned, encoded
     alone at the run's settings, kept in the work dir under a key of everything that shapes it."""
@@ -398,12 +406,9 @@ def _plain_picture(job: ExportJob) -> PictureTask:
     video_args = job.encoding.video_args()
     key = digest_of("plain-picture", VERSION, file_digest(job.picture), file_digest(job.subtitles_ass),
                     job.locale.tag, video_args)
-    stem = f"market-picture.plain.{job.locale.tag}"
-    target = Path(job.work_dir) / f"{stem}.{key[:16]}.mp4"
+    target = _market_picture_path(Path(job.work_dir), f"market-picture.plain.{job.locale.tag}", key)
     if target.is_file():
         return PictureTask(target)
-    for stale in target.parent.glob(f"{stem}.*.mp4"):  # an earlier translation's picture
-        stale.unlink(missing_ok=True)
     return PictureTask(target, ffmpeg.video_only_argv(job.picture, target,
                                                       video_filters=[f"ass={ffmpeg.filter_path(job.subtitles_ass)}"],
                                                       video_args=video_args),
