@@ -312,8 +312,8 @@ class Runner:
                         done[need].wait()
                     else:
                         self.artifact(need)  # a stage of an earlier graph still running (not holding a slot)
-                if failures or any(need not in self.artifacts for need in stage.needs):
-                    return  # an earlier stage failed: this one does not start
+                if failures:
+                    return  # an earlier stage failed (a need of this one among them, perhaps): this one does not start
                 with self._slots:
                     if failures:
                         return

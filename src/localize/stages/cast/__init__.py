@@ -374,7 +374,6 @@ def _reference(backend, voice, locale):
     clip = backend.synthesize(REFERENCE_LINE, voice, locale)
     if path is not None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(path) as tmp, open(tmp, "wb") as handle:
                 np.savez(handle, samples=np.asarray(clip.samples, dtype=np.float32), rate=clip.rate)
         except (OSError, LocalizeError):
