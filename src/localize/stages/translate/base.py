@@ -93,6 +93,18 @@ class TranslationRequest:
             problems += amount_problems(text, source)
         return problems
 
+    def figures(self, index: int) -> list[str]:
+        """The figures line ``index`` must state, as this market writes them ("50,000", "125,000")."""
+        import re
+
+        from localize.stages.translate.numbers import figure, source_amounts
+
+        source = self.lines[index]
+        if self.market is not None and self.market.currency.policy != "keep":
+            renderings = [rendering for _, rendering in self.market.amounts(source)]
+            return [m.group(0) for r in renderings if (m := re.search(r"[0-9][0-9.,]*[0-9]|[0-9]", r))]
+        return [figure(value, self.locale.tag) for value in dict.fromkeys(source_amounts(source))]
+
 
 @dataclass
 class TranslatedLine:
@@ -383,5 +395,32 @@ def _repair(request: TranslationRequest, i: int, text: str, problems: list[str],
         # The glossary is a contract, so put the terms in by rule and say so.
         text, notes = enforce_terms(text, request.lines[i], terms)
         problems = request.check(i, text, terms)
+    if text and any(code_of(p) in ("amount", "currency") for p in problems):
+        text, problems, fixed = _fix_figure(request, i, text, problems, terms)
+        notes += fixed
     text, problems, condensed = condense_line(request, i, text, problems, terms)
     return text, problems, notes + condensed
+
+
+def _fix_figure(request: TranslationRequest, i: int, text: str, problems: list[str],
+                terms: dict[str, str]) -> tuple[str, list[str], list[str]]:
+    """Put the right figure in where the model wrote one wrong one (两百万 said "20,000").
+
+    Only when exactly one figure the line must state is missing and exactly one figure in
+    the text is unaccounted for; the result must pass every check the old text passed.
+    """
+    from localize.stages.translate.numbers import replace_figure, spoken_numbers, stated_values
+
+    wanted = request.figures(i)
+    missing = [f for f in wanted if not stated_values(f) & stated_values(text)]
+    if len(missing) != 1:
+        return text, problems, []
+    # Other numbers the line says (三年 -> "3 years") are not the wrong figure.
+    allowed = {v for f in wanted if f != missing[0] for v in stated_values(f)} | spoken_numbers(request.lines[i])
+    fixed = replace_figure(text, missing[0], allowed)
+    if fixed is None:
+        return text, problems, []
+    checked = request.check(i, fixed, terms)
+    if severity(checked) >= severity(problems):
+        return text, problems, []
+    return fixed, checked, [f"amount-fixed: the figure was put in by rule as {missing[0]}"]

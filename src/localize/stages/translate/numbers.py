@@ -32,6 +32,16 @@ def cn_value(run: str) -> int:
     return total + section + number
 
 
+def figure(value: int, locale_tag: str) -> str:
+    """``value`` with the market's thousands separator: 50000 -> "50,000" (en), "50.000" (pt)."""
+    return f"{value:,}".replace(",", _separator(locale_tag))
+
+
+def _separator(locale_tag: str) -> str:
+    tag = locale_tag.lower()
+    return "." if tag in _DOT_GROUPING or tag.split("-")[0] in _DOT_GROUPING else ","
+
+
 def amounts_as_digits(text: str, locale_tag: str) -> str:
     """Write Chinese amounts as digits ("五万块" -> "50,000块", "百分之二十" -> "20%").
 
@@ -40,9 +50,6 @@ def amounts_as_digits(text: str, locale_tag: str) -> str:
     before a magnitude, or a money word after; 千万 ("by all means"), 万一 ("in case")
     and 一直 stay as they are.
     """
-    tag = locale_tag.lower()
-    sep = "." if tag in _DOT_GROUPING or tag.split("-")[0] in _DOT_GROUPING else ","
-
     def swap(match: re.Match[str]) -> str:
         percent, run, money = match.group(1), match.group(2), match.group(3)
         has_magnitude = any(ch in _CN_UNITS or ch in _CN_BIG for ch in run)
@@ -50,7 +57,7 @@ def amounts_as_digits(text: str, locale_tag: str) -> str:
         digit_first = run[0] in _CN_DIGITS or (run[0] == "十" and any(ch in _CN_DIGITS for ch in run))
         if not percent and not (money and has_magnitude) and not (digit_first and has_magnitude and len(run) > 1):
             return match.group(0)
-        value = f"{cn_value(run):,}".replace(",", sep)
+        value = figure(cn_value(run), locale_tag)
         return f"{value}%" if percent else f"{value}{money or ''}"
 
     return _CN_NUMBER_RE.sub(swap, text)
@@ -73,6 +80,17 @@ def source_amounts(source: str) -> list[int]:
         raw = re.sub(r"[,\s]", "", match.group(0))
         if raw.replace(".", "").isdigit() and raw.count(".") <= 1:
             values.append(round(float(raw)))
+    return values
+
+
+def spoken_numbers(source: str) -> set[int]:
+    """Every number a Chinese line says, amount or not: 三年 -> 3, 五万块 -> 50000, 2024 -> 2024."""
+    values = {int(m.group(0)) for m in re.finditer(r"\d+", source)}
+    for match in _CN_NUMBER_RE.finditer(source):
+        try:
+            values.add(cn_value(match.group(2)))
+        except KeyError:
+            continue
     return values
 
 
@@ -102,3 +120,22 @@ def amount_problems(text: str, source: str) -> list[str]:
     stated = stated_values(text)
     return [f"amount: {value:,} must appear as a figure" for value in dict.fromkeys(source_amounts(source))
             if value not in stated]
+
+
+_FIGURE_RE = re.compile(r"(?:\d[\d,.\s]*\d|\d)(?:\s*(?:k|thousand|mil millones|millones|millón|million|mil|billion)\b)?",
+                        re.IGNORECASE)
+
+
+def replace_figure(text: str, wanted: str, allowed: set[int]) -> str | None:
+    """``text`` with its one wrong figure replaced by ``wanted``, or None when that is not clear-cut.
+
+    Clear-cut means the line states exactly one figure whose value is not in ``allowed``
+    (the other numbers the source states, such as a year or a count), so "This is a 20,000
+    yuan check." becomes "This is a 2,000,000 yuan check." when 两百万 was meant. A line
+    giving no figure at all, or several wrong ones, is left for a person.
+    """
+    wrong = [match for match in _FIGURE_RE.finditer(text) if not stated_values(match.group(0)) & allowed]
+    if len(wrong) != 1:
+        return None
+    span = wrong[0]
+    return text[:span.start()] + wanted + text[span.end():]
