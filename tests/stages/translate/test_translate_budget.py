@@ -118,6 +118,16 @@ def test_condense_uses_shorter_words_and_spoken_questions_but_keeps_glossary_ter
     kept = condense("Mother Gu, I do not need your sympathy.", 20, "en", keep=["Mother Gu"])
     assert kept.text.startswith("Mother Gu,") and "pity" in kept.text
     assert condense("Do you know him.", 5, "en").text == "Do you know him."  # not a question: left alone
+    # After an opening address too, and the address stays.
+    assert condense("Su Wan, do you think Gu Chen will believe you?", 45, "en").text == (
+        "Su Wan, you think Gu Chen will believe you?")
+
+
+def test_have_contracts_only_as_an_auxiliary():
+    assert condense("I have never loved you. We have lost.", 34, "en").text == "I've never loved you. We've lost."
+    # Possession and questions keep their "have": "I've a car", "do we've a deal?" are not American speech.
+    assert condense("I have a car.", 10, "en").text == "I have a car."
+    assert condense("Mr. Gu, do we have a deal?", 24, "en").text == "Mr. Gu, we have a deal?"
 
 
 def test_budget_slot_borrows_the_following_silence_capped_and_keeps_a_gap():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from localize.locales import get_locale
 from localize.stages.translate.validate import code_of, severity, validate_line
 
@@ -84,6 +86,7 @@ def test_amounts_are_read_as_values_and_checked_in_the_translation():
     assert source_amounts("晓晓你哥又欠了五万块") == [50000]
     assert source_amounts("千万不要走，万一他回来呢") == []
     assert source_amounts("股份的百分之三十归你") == [30]
+    assert source_amounts("他欠了两个亿，两个人都跑了") == [200_000_000]  # 个 as a measure word, then as "people"
     assert amount_problems("Your brother owes another 50,000 yuan.", "你哥又欠了五万块") == []
     assert amount_problems("He owes 50k.", "你哥又欠了五万块") == []
     assert amount_problems("Your brother owes five thousand yuan.", "你哥又欠了五万块") == [
@@ -98,6 +101,28 @@ def test_doubled_given_names_are_held_fixed_but_kinship_and_adverbs_are_not():
     request = TranslationRequest(["晚晚，晚上好。"], EN)
     assert request.terms()["晚晚"] == "Wanwan"
     assert any(p.startswith("glossary") for p in request.check(0, "Good evening, good evening.", request.terms()))
+
+
+@pytest.mark.parametrize(("lines", "names"), [
+    # Addressed: alone between punctuation, at the end, before a particle, or opening the line before 你.
+    (["别走，安安！"], {"安安": "Anan"}),
+    (["乐乐呢？"], {"乐乐": "Lele"}),
+    (["晓晓你哥又欠了五万块"], {"晓晓": "Xiaoxiao"}),
+    # Found once, held in every line of the episode, wherever it stands there.
+    (["朵朵，过来。", "我带朵朵去医院"], {"朵朵": "Duoduo"}),
+    # Doubled verbs and four-character descriptions are words, not names (they were read as
+    # "Qiuqiu", "Jiujiu", "Bangbang", "Qingqing Chuchu").
+    (["医生，求求你救救她！"], {}),
+    (["姐，这次你一定要帮帮我。"], {}),
+    (["求求你了"], {}),
+    (["亲子鉴定写得清清楚楚，她不是你亲生的。"], {}),
+    (["我对他念念不忘"], {}),
+    (["走走走，快点！", "等等！", "我们明明说好的"], {}),
+])
+def test_a_doubled_syllable_is_a_name_only_where_the_script_addresses_someone_with_it(lines, names):
+    from localize.stages.translate.names import given_names
+
+    assert given_names(lines) == names
 
 
 def test_refusals_and_run_ons_are_problems_that_get_a_retry():

@@ -74,8 +74,12 @@ SYNONYMS: dict[str, list[tuple[str, str]]] = {
     "id": [("sekarang juga", "sekarang"), ("tidak", "tak"), ("sudah", "udah"), ("bagaimana", "gimana")],
 }
 # A question's "do" auxiliary, dropped as people do in speech: "Do you think ...?" -> "You think ...?".
-_DO_QUESTION = re.compile(r"^Do (you|we|they)\b(?=[^.!?]*\?$)")
+# After an opening address too: "Su Wan, do you think ...?" -> "Su Wan, you think ...?".
+_DO_QUESTION = re.compile(r"^((?:[A-Z][\w'.-]*\s?){1,3},\s+)?[Dd]o (you|we|they)\b(?=[^.!?]*\?$)")
 
+_PARTICIPLE = (r"(?=\s+(?:(?:never|already|just|always|ever|not)\s+)?(?:been|got|gotten|done|seen|had|made|"
+               r"gone|come|known|taken|given|found|told|said|heard|left|kept|lost|thought|won|met|become|"
+               r"broken|forgotten|written|spent|paid|brought|bought|[a-z]+ed)\b)")
 _NOT_VOCATIVE = "No|Yes|Okay|OK|But|And|If|When|Then|So|Now|Listen|Look|Wait|Sí|Não|Tidak|Ya|I"
 _ENDEARMENTS = r"(?i:honey|darling|baby|dear|bro|sis|cariño|mi amor|querida|querido|amor|sayang)"
 
@@ -127,7 +131,9 @@ def _swap(long: str, short: str, text: str, keep: list[str]) -> str:
             return m.group(0)
         return short[0].upper() + short[1:] if m.group(0)[0].isupper() else short
 
-    return re.sub(rf"(?<!\w){re.escape(long)}(?!\w)", repl, text, flags=re.IGNORECASE)
+    # "have" contracts only as an auxiliary: "I've lost", not "I've a car" or "do we've a deal?".
+    after = _PARTICIPLE if long.endswith(" have") else ""
+    return re.sub(rf"(?<!\w){re.escape(long)}(?!\w){after}", repl, text, flags=re.IGNORECASE)
 
 
 def _source_vocative(source: str | None) -> tuple[bool, bool]:
@@ -183,7 +189,7 @@ def condense(text: str, budget: int | None, language: str, keep: list[str] | Non
                 step(f"{kind}:{short}", _swap(long, short, out.text, keep))
     # 4. "Do you think ...?" -> "You think ...?" (English).
     if language == "en" and len(out.text) > budget:
-        step("question", _DO_QUESTION.sub(lambda m: m.group(1), out.text))
+        step("question", _DO_QUESTION.sub(lambda m: (m.group(1) or "") + m.group(2), out.text))
     # 5. A vocative at either end ("Lin Xiao, ..." / "..., honey!") unless the glossary needs it.
     # Only capitalised names or endearments count: "If you go, ..." or "No, ..." must stay.
     name = rf"(?:(?!(?:{_NOT_VOCATIVE})\b)[A-Z][\w'-]*\s?){{1,3}}|{_ENDEARMENTS}"

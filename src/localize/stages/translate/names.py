@@ -2,21 +2,31 @@
 
 Chinese dramas call characters by a doubled syllable of their given name. A model
 reads 晚晚 as "evening" ("Good evening"), so such a name is written in pinyin
-before the model sees the line, and checked after, like a glossary entry. Doubled
-characters that are ordinary words (妈妈, 谢谢, 刚刚, 慢慢) are not names.
+before the model sees the line, and checked after, like a glossary entry.
+
+Chinese doubles many other words too: kinship terms and adverbs (妈妈, 刚刚), verbs
+said softly (求求你, 救救她, 帮帮我) and four-character descriptions (清清楚楚). So a
+doubled syllable counts as a name only where the script *addresses* someone with it:
+standing alone between punctuation ("晚晚，你醒了", "别走，晚晚！", "乐乐呢？"), or opening
+the line straight before 你/您 where jieba does not read it as a verb ("晓晓你哥…"). A
+name found once is held fixed in every line of the episode.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 _DOUBLED_RE = re.compile(r"([\u4e00-\u9fff])\1")
-# Doubled syllables that are kinship terms, adverbs, verbs or baby talk, not given names.
+# Doubled syllables that are kinship terms, adverbs, verbs or baby talk even when said alone
+# (妈妈！ 谢谢。 等等！ 好好，…): never names.
 _COMMON_DOUBLES = set(
     "妈爸哥姐弟妹爷奶叔婶姑舅姨婆公伯嫂宝娃娃乖谢刚常慢渐偏好快轻悄静默久早天年人看想听试说走等"
     "笑哭跳玩聊坐躺点些个样处时刻滴步层声句遍次块片条张把团阵整纷匆急连往渐明白统通夜夜日月星"
     "分秒一二三四五六七八九十百千万多少大小高低长短红绿蓝白黑满空真假实虚"
 )
+_BREAK = set("，。！？、…；：,.!?;:“”\"'‘’（）() ")
+_PARTICLES = set("呢啊呀啦")  # 乐乐呢？ still addresses (or asks after) 乐乐
 
 
 def given_names(lines: list[str]) -> dict[str, str]:
@@ -26,10 +36,52 @@ def given_names(lines: list[str]) -> dict[str, str]:
     names: dict[str, str] = {}
     for line in lines:
         for match in _DOUBLED_RE.finditer(line):
-            if match.group(1) in _COMMON_DOUBLES:
+            pair = match.group(0)
+            if match.group(1) in _COMMON_DOUBLES or pair in names or not _addressed(line, match.start()):
                 continue
             syllable = surname_pinyin(match.group(1))
             if syllable == match.group(1):  # no pinyin available: cannot hold it fixed
                 continue
-            names.setdefault(match.group(0), syllable + syllable.lower())
+            names[pair] = syllable + syllable.lower()
     return names
+
+
+def _addressed(line: str, start: int) -> bool:
+    """True when the doubled syllable at ``line[start:start + 2]`` is used to address or name someone."""
+    end = start + 2
+    char = line[start]
+    before = line[start - 1] if start else ""
+    after = line[end:]
+    if before == char or after[:1] == char or _DOUBLED_RE.match(after) or \
+            (start >= 2 and _DOUBLED_RE.fullmatch(line[start - 2:start])):
+        return False  # part of 走走走 or of a four-character 清清楚楚
+    opens = not before or before in _BREAK
+    rest = after[1:] if after[:1] in _PARTICLES else after
+    if opens and (not rest or rest[0] in _BREAK):
+        return True
+    if start == 0 and after[:1] in ("你", "您"):
+        return _word_class(line, line[:2]) not in (None, "verb")
+    return False
+
+
+def _word_class(line: str, word: str) -> str | None:
+    """"verb", "other", or None when jieba does not segment ``word`` as a word of its own in ``line``."""
+    for token, flag in _tagger()(line):
+        if token == word:
+            return "verb" if flag.startswith("v") else "other"
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _tagger():
+    """jieba's part-of-speech tagger, quiet (it logs its dictionary load and warns on import)."""
+    import logging
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import jieba
+        import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)
+    return lambda text: [(pair.word, pair.flag) for pair in jieba.posseg.cut(text)]

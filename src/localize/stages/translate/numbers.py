@@ -7,7 +7,8 @@ import re
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_BIG = {"万": 10_000, "亿": 100_000_000}
-_CN_NUMBER_RE = re.compile(r"(百分之)?([零〇一二两三四五六七八九十百千万亿]+)(块钱|块|元)?")
+# 三个亿 ("three hundred million", said with a measure word) is one amount.
+_CN_NUMBER_RE = re.compile(r"(百分之)?([零〇一二两三四五六七八九十百千万亿]+(?:个亿)?)(块钱|块|元)?")
 # Thousands separators: "50,000" in English, "50.000" in Portuguese.
 _DOT_GROUPING = {"pt", "id", "de", "it", "vi", "es-es"}
 
@@ -16,7 +17,7 @@ def cn_value(run: str) -> int:
     """The value of a run of Chinese numerals: 五万 -> 50000, 一万五 -> 15000."""
     total = section = number = 0
     previous = 0
-    for ch in run:
+    for ch in run.replace("个", ""):
         if ch in _CN_DIGITS:
             number = _CN_DIGITS[ch]
         elif ch in _CN_UNITS:
