@@ -124,3 +124,21 @@ def test_batched_first_tries_decode_what_line_by_line_greedy_decoding_gives(tag)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(gemma, "_allowed_head", lambda model, script: contextlib.nullcontext())
         assert translator._generate(prefix, notes, script, limits, attempt=2) == alone
+
+    # The allowed rows are the top of the reordered embedding (a view, not a 400 MB copy), and every
+    # token still reads its own row from the file: the input lookup and the full projection map ids.
+    import torch
+    from safetensors import safe_open
+
+    loaded = gemma._load(*gemma._settings())
+    allowed, rows = gemma._output_head(script)
+    weight = loaded.model.get_output_embeddings().weight
+    assert torch.equal(rows, weight[loaded.position[allowed]])
+    if torch.equal(loaded.order[:allowed.numel()], allowed):  # the script the rows were reordered for
+        assert rows.data_ptr() == weight.data_ptr()
+    with safe_open(str(Path(gemma._settings()[0]) / "model.safetensors"), "pt") as stored:
+        original = stored.get_slice("model.embed_tokens.weight")
+        for token in (0, int(allowed[5]), int(loaded.order[-1])):
+            assert torch.equal(weight[loaded.position[token]], original[token:token + 1][0])
+    hidden = torch.randn(1, 1, weight.shape[1])
+    assert torch.allclose(loaded.model.lm_head(hidden)[0, 0, allowed], (hidden @ rows.T)[0, 0], atol=1e-5)
