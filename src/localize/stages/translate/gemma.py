@@ -410,8 +410,10 @@ def _prefix_cache(prefix: str) -> tuple[Any, Any]:
 
     loaded = _load(*_settings())
     ids = loaded.tokenizer(prefix, return_tensors="pt").input_ids
+    # The base model only: the cache is all that is kept, and scoring every prefix position against
+    # the 262k-token vocabulary would cost seconds and read the whole output projection.
     with torch.inference_mode():
-        out = loaded.model(input_ids=ids, use_cache=True)
+        out = loaded.model.model(input_ids=ids, use_cache=True)
     return ids, out.past_key_values
 
 
