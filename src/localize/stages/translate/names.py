@@ -74,7 +74,9 @@ def _word_class(line: str, word: str) -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def _tagger():
-    """jieba's part-of-speech tagger, quiet (it logs its dictionary load and warns on import)."""
+    """jieba's part-of-speech tagger, quiet: it warns on import, logs its dictionary load, and logs a
+    traceback when it cannot write its dictionary cache to the temp folder (harmless: it builds the
+    dictionary again next time)."""
     import logging
     import warnings
 
@@ -83,5 +85,5 @@ def _tagger():
         import jieba
         import jieba.posseg
 
-    jieba.setLogLevel(logging.WARNING)
+    jieba.setLogLevel(logging.CRITICAL)
     return lambda text: [(pair.word, pair.flag) for pair in jieba.posseg.cut(text)]
