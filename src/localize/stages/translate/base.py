@@ -95,14 +95,11 @@ class TranslationRequest:
 
     def figures(self, index: int) -> list[str]:
         """The figures line ``index`` must state, as this market writes them ("50,000", "125,000")."""
-        import re
-
         from localize.stages.translate.numbers import figure, source_amounts
 
         source = self.lines[index]
         if self.market is not None and self.market.currency.policy != "keep":
-            renderings = [rendering for _, rendering in self.market.amounts(source)]
-            return [m.group(0) for r in renderings if (m := re.search(r"[0-9][0-9.,]*[0-9]|[0-9]", r))]
+            return [number for _, _, number in self.market.figures(source)]
         return [figure(value, self.locale.tag) for value in dict.fromkeys(source_amounts(source))]
 
 
@@ -412,7 +409,8 @@ def _fix_figure(request: TranslationRequest, i: int, text: str, problems: list[s
     from localize.stages.translate.numbers import replace_figure, spoken_numbers, stated_values
 
     wanted = request.figures(i)
-    missing = [f for f in wanted if not stated_values(f) & stated_values(text)]
+    stated = stated_values(text)
+    missing = [f for f in wanted if not stated_values(f) & stated]
     if len(missing) != 1:
         return text, problems, []
     # Other numbers the line says (三年 -> "3 years") are not the wrong figure.

@@ -112,6 +112,16 @@ class MarketRules:
             out.append((match.group(0), self.render_amount(value)))
         return out
 
+    def figures(self, line: str) -> list[tuple[str, str, str]]:
+        """(source span, rendering, its figure) for each yuan amount in ``line``: the figure of
+        "$125,000 pesos" is "125,000", what a translation must state."""
+        out = []
+        for span, rendering in self.amounts(line):
+            number = re.search(r"[0-9][0-9.,]*[0-9]|[0-9]", rendering)
+            if number:
+                out.append((span, rendering, number.group(0)))
+        return out
+
     def render_amount(self, yuan: float) -> str:
         """An amount in yuan as this market says it: "50,000 yuan", "$125,000 pesos", "R$ 40 mil"."""
         cur = self.currency
@@ -141,9 +151,8 @@ class MarketRules:
         problems: list[str] = []
         lowered = text.lower()
         if self.currency.policy in ("convert", "localize"):
-            for span, rendering in self.amounts(source):
-                number = re.search(r"[0-9][0-9.,]*[0-9]|[0-9]", rendering)
-                if number and _digits_only(number.group(0)) not in _digits_only(text):
+            for span, rendering, figure in self.figures(source):
+                if _digits_only(figure) not in _digits_only(text):
                     problems.append(f"currency: {span} must be given as {rendering!r} ({self.currency.policy} policy)")
         for source_term, idiom in self.idioms.items():
             if source_term in source:
