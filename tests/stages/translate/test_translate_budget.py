@@ -13,6 +13,14 @@ from localize.stages.translate.condense import condense
 FEEDBACK: list[dict[int, str]] = []
 
 
+def registered(cls):
+    """Register a test backend under its ``name`` (once, however often the module is imported)."""
+    if cls.name not in TRANSLATORS.names():
+        TRANSLATORS.register(cls.name)(cls)
+    return cls
+
+
+@registered
 class Wordy(Translator):
     """Always too long, with fillers a rule can remove; remembers what it was told."""
 
@@ -21,10 +29,6 @@ class Wordy(Translator):
     def translate(self, request, indices, feedback):
         FEEDBACK.append(dict(feedback))
         return {i: "Lin Xiao, well, I really just do not want to see you again (sighs)." for i in indices}
-
-
-if Wordy.name not in TRANSLATORS.names():
-    TRANSLATORS.register(Wordy.name)(Wordy)
 
 
 def test_condense_removes_fillers_parentheticals_and_keeps_glossary_terms():
@@ -56,6 +60,7 @@ def test_over_budget_line_is_condensed_by_rule_without_a_model_retry():
     assert not any(p.startswith("over-budget") for p in r.problems)
 
 
+@registered
 class Stubborn(Translator):
     """Too long, with nothing a rule may remove; counts its calls."""
 
@@ -64,10 +69,6 @@ class Stubborn(Translator):
     def translate(self, request, indices, feedback):
         FEEDBACK.append(dict(feedback))
         return {i: "Working people's lives are also lives worth living!" for i in indices}
-
-
-if Stubborn.name not in TRANSLATORS.names():
-    TRANSLATORS.register(Stubborn.name)(Stubborn)
 
 
 def test_line_still_over_budget_gets_one_shorter_retry_then_is_reported_whole():
@@ -81,6 +82,7 @@ def test_line_still_over_budget_gets_one_shorter_retry_then_is_reported_whole():
     assert [p for p in r.problems if p.startswith("over-budget")] == ["over-budget: 51 characters, budget 30"]
 
 
+@registered
 class Shrinking(Translator):
     """Too long every time, but less so on each retry: the kept line must be the one that overruns least."""
 
@@ -91,10 +93,6 @@ class Shrinking(Translator):
     def translate(self, request, indices, feedback):
         FEEDBACK.append(dict(feedback))
         return {i: self.answers[min(len(FEEDBACK), len(self.answers)) - 1] for i in indices}
-
-
-if Shrinking.name not in TRANSLATORS.names():
-    TRANSLATORS.register(Shrinking.name)(Shrinking)
 
 
 def test_of_candidates_all_over_budget_the_least_over_is_kept():
@@ -160,6 +158,7 @@ def test_srt_events_get_budgets_from_their_timings(tmp_path):
 seen: list[list[int] | None] = []
 
 
+@registered
 class Peek(Translator):
     """Records the budgets it was given."""
 
@@ -168,10 +167,6 @@ class Peek(Translator):
     def translate(self, request, indices, feedback):
         seen.append(request.budgets_chars)
         return {i: "OK." for i in indices}
-
-
-if Peek.name not in TRANSLATORS.names():
-    TRANSLATORS.register(Peek.name)(Peek)
 
 
 @pytest.mark.slow

@@ -176,7 +176,8 @@ class MisreadsFigures(Translator):
         return {i: answers[request.lines[i]] for i in indices}
 
 
-TRANSLATORS.register(MisreadsFigures.name)(MisreadsFigures)
+if MisreadsFigures.name not in TRANSLATORS.names():
+    TRANSLATORS.register(MisreadsFigures.name)(MisreadsFigures)
 
 
 @pytest.mark.parametrize("locale", ["en-US", "es-MX"])
