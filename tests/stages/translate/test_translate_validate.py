@@ -93,6 +93,18 @@ def test_amounts_are_read_as_values_and_checked_in_the_translation():
         "amount: 50,000 must appear as a figure"]
 
 
+def test_spanish_scale_words_are_read_longest_first_and_figures_follow_the_market():
+    from localize.stages.translate.numbers import figure, stated_values
+
+    assert 2_000_000_000 in stated_values("Le debe 2 mil millones de pesos.")
+    assert 2_000 not in stated_values("Le debe 2 mil millones de pesos.")
+    assert 3_000 in stated_values("Son 3 mil pesos.")
+    assert figure(50_000, "en-US") == "50,000"
+    assert figure(50_000, "es-MX") == "50,000"
+    assert figure(50_000, "es-ES") == "50.000"
+    assert figure(1234.5, "pt-BR") == "1.234,50"
+
+
 def test_doubled_given_names_are_held_fixed_but_kinship_and_adverbs_are_not():
     from localize.stages.translate import TranslationRequest
     from localize.stages.translate.names import given_names

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from localize.errors import ConfigError
+from localize.stages.translate.numbers import cn_value, figure
 from localize.yamlfile import read_yaml
 
 CURRENCY_POLICIES = ("keep", "convert", "localize")
@@ -126,13 +127,13 @@ class MarketRules:
         """An amount in yuan as this market says it: "50,000 yuan", "$125,000 pesos", "R$ 40 mil"."""
         cur = self.currency
         if cur.policy == "keep" or not cur.rate:
-            return f"{_group(yuan, self.locale)} {cur.unit}".strip()
+            return f"{figure(yuan, self.locale)} {cur.unit}".strip()
         value = yuan * cur.rate
         if cur.policy == "localize":
             value = _round_figure(value)
         else:
             value = round(value) if value >= 100 else round(value, 2)
-        number = _group(value, self.locale)
+        number = figure(value, self.locale)
         if cur.symbol and cur.word:
             return f"{cur.symbol}{number} {cur.word}"
         return f"{cur.symbol}{number}" if cur.symbol else f"{number} {cur.word or cur.code}"
@@ -213,8 +214,6 @@ def money_value(number: str, magnitude: str | None) -> float | None:
         except ValueError:
             return None
     else:
-        from localize.stages.translate.numbers import cn_value  # the same reading of spoken numbers the Gemma prompt uses
-
         try:
             value = float(cn_value(number))
         except KeyError:
@@ -228,13 +227,6 @@ def _round_figure(value: float) -> float:
         return round(value)
     digits = len(str(int(value))) - 2
     return round(value, -digits)
-
-
-def _group(value: float, locale: str) -> str:
-    text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
-    if locale.split("-")[0].lower() in ("pt", "id", "de", "it", "vi"):
-        text = text.translate(str.maketrans(",.", ".,"))  # 50.000,00 in these markets
-    return text
 
 
 def _digits_only(text: str) -> str:

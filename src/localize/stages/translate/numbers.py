@@ -33,14 +33,18 @@ def cn_value(run: str) -> int:
     return total + section + number
 
 
-def figure(value: int, locale_tag: str) -> str:
-    """``value`` with the market's thousands separator: 50000 -> "50,000" (en), "50.000" (pt)."""
-    return f"{value:,}".replace(",", _separator(locale_tag))
+def figure(value: float, locale_tag: str) -> str:
+    """``value`` grouped as the market writes it: 50000 -> "50,000" (en), "50.000" (pt, es-ES);
+    a fraction keeps two decimals with the market's decimal mark (1,234.50 / 1.234,50)."""
+    text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    if _dot_grouping(locale_tag):
+        text = text.translate(str.maketrans(",.", ".,"))
+    return text
 
 
-def _separator(locale_tag: str) -> str:
+def _dot_grouping(locale_tag: str) -> bool:
     tag = locale_tag.lower()
-    return "." if tag in _DOT_GROUPING or tag.split("-")[0] in _DOT_GROUPING else ","
+    return tag in _DOT_GROUPING or tag.split("-")[0] in _DOT_GROUPING
 
 
 def amounts_as_digits(text: str, locale_tag: str) -> str:
@@ -65,8 +69,9 @@ def amounts_as_digits(text: str, locale_tag: str) -> str:
 
 
 _DIGITS_RE = re.compile(r"\d[\d,.\s]*\d|\d")
-_SCALED_RE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(k|thousand|mil|million|millones|millón|billion|mil millones)\b",
-                        re.IGNORECASE)
+# Longest word first: "2 mil millones" is 2,000,000,000, not "2 mil" (2,000) and a stray word.
+_SCALE_WORDS = r"mil millones|millones|millón|million|billion|thousand|mil|k"
+_SCALED_RE = re.compile(rf"(\d+(?:[.,]\d+)?)\s*({_SCALE_WORDS})\b", re.IGNORECASE)
 _SCALES = {"k": 1_000, "thousand": 1_000, "mil": 1_000, "million": 1_000_000, "millones": 1_000_000,
            "millón": 1_000_000, "billion": 1_000_000_000, "mil millones": 1_000_000_000}
 
@@ -123,8 +128,7 @@ def amount_problems(text: str, source: str) -> list[str]:
             if value not in stated]
 
 
-_FIGURE_RE = re.compile(r"(?:\d[\d,.\s]*\d|\d)(?:\s*(?:k|thousand|mil millones|millones|millón|million|mil|billion)\b)?",
-                        re.IGNORECASE)
+_FIGURE_RE = re.compile(rf"(?:\d[\d,.\s]*\d|\d)(?:\s*(?:{_SCALE_WORDS})\b)?", re.IGNORECASE)
 
 
 def replace_figure(text: str, wanted: str, allowed: set[int]) -> str | None:
