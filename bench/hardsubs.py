@@ -228,8 +228,10 @@ def main() -> None:
     # 4. Removal.
     removed = args.out / f"removed.{args.removal}.mkv"
     started = time.monotonic()
-    remove_hardsubs(sample.video, analysis, removed, replace(options, removal=args.removal))
+    patch = remove_hardsubs(sample.video, analysis, removed.with_suffix(".band.mkv"),
+                            replace(options, removal=args.removal))
     removal_seconds = time.monotonic() - started
+    ffmpeg.run(ffmpeg.clean_picture_argv(patch, removed), what="laying the band over the source")
     region = band_region(band, geometry.width, geometry.height)
     frames = check_frames(lines, fps)
     readings = ocr_frames(removed, frames, region=region, threads=options.threads)

@@ -45,7 +45,7 @@ def main() -> None:
         out = folder / f"speed.{mode}.mkv"
         result = remove_subtitles(video, analysis.band, analysis.events, out, mode=mode)
         wall, cpu = time.monotonic() - wall, cpu_seconds() - cpu
-        out.unlink()
+        out.unlink()  # the band alone: readers lay it over the source (BandPatch)
         print(f"{mode:>8}: {wall:.1f} s wall ({wall / seconds_of_video:.3f} s per second of video), {cpu:.1f} s CPU "
               f"({cpu / seconds_of_video:.3f} per second); {result.frames_changed}/{result.frames_total} frames "
               f"changed {result.stats}", flush=True)

@@ -80,3 +80,41 @@ def test_encode_frames_writes_atomically_and_reports_a_dead_encoder(tmp_path):
             for _ in range(200):
                 write(b"\0" * fmt.frame_bytes)
     assert not broken.exists() and list(tmp_path.iterdir()) == [good]
+
+
+@pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuvj420p", "yuv422p"])
+@pytest.mark.parametrize("top,rows", [(48, 32), (0, 32), (96, 32)])
+def test_a_band_laid_over_its_source_gives_every_frame_bit_exact(tmp_path, pix_fmt, top, rows):
+    """The clean picture is the source with a lossless band over some rows: frame n meets frame n,
+    no pixel format is converted (full range stays full range), rows outside the band are the source's."""
+    folder = tmp_path / "it's a [band], 01"  # characters the filtergraph must escape
+    folder.mkdir()
+    source = folder / "source.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=64x128:rate=30000/1001:duration=1",
+                    "-pix_fmt", pix_fmt, "-c:v", "libx264", "-crf", "30", str(source)], check=True)
+    info = ffmpeg.probe(source)
+    fmt, decoded_as = probe_frame_format(source, info)
+    sy = fmt.shift[1]
+    originals = [bytes(buf) for buf in FrameDecoder(source, fmt, decoded_as, "the test")]
+    band = folder / "band.mkv"
+
+    def argv_for(tmp):
+        return ffmpeg.encode_raw_lossless_h264_argv(tmp, width=fmt.width, height=rows, pix_fmt=decoded_as,
+                                                    fps_num=info.fps_num, fps_den=info.fps_den,
+                                                    full_range=fmt.full_range)
+
+    painted = []
+    with encode_frames(band, argv_for, "encoding the band") as write:
+        for index, original in enumerate(originals):
+            frame = bytearray(original)
+            planes = fmt.planes(frame)
+            planes[0][top:top + rows] = (index * 7) % 256  # a band unlike the source, different per frame
+            painted.append(bytes(frame))
+            write(b"".join(p[a:b].tobytes() for p, (a, b) in
+                           zip(planes, ((top, top + rows), (top >> sy, (top + rows) >> sy),
+                                        (top >> sy, (top + rows) >> sy)))))
+    patch = ffmpeg.BandPatch(source, band, top, rows, fmt.width, fmt.height, info.fps_num, info.fps_den)
+    assert ffmpeg.BandPatch.from_dict(patch.to_dict()) == patch
+    composed = [bytes(buf) for buf in FrameDecoder(source, fmt, decoded_as, "the test", band=patch)]
+    assert len(composed) == len(originals) == 30
+    assert composed == painted

@@ -7,6 +7,7 @@ and :func:`probe` execute them and turn failures into :class:`ToolError` or
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -83,6 +84,60 @@ class VideoEncoding:
 
     def args(self) -> list[str]:
         return [*self.video_args(), *self.audio_args()]
+
+
+@dataclass(frozen=True)
+class BandPatch:
+    """The clean picture: ``source`` with rows ``top`` to ``top + rows`` taken from ``band``, a lossless
+    video of those rows alone.
+
+    The subtitle removal writes only the band it changed (a fifth of a 9:16 frame), not a lossless
+    copy of every frame; whatever reads the clean picture puts the band back over the source with
+    :meth:`filters`, bit-exact: both streams are re-stamped frame by frame on one time base (so frame
+    ``n`` meets frame ``n``) and stacked with ``vstack``, which converts no pixel format (``overlay``
+    turned full-range frames into limited-range ones).
+    """
+
+    source: Path
+    band: Path
+    top: int
+    rows: int
+    width: int
+    height: int
+    fps_num: int
+    fps_den: int
+
+    def filters(self) -> list[str]:
+        """The head of a ``-vf`` chain (one input, one output) giving the clean picture, frame for frame."""
+        stamp = f"settb={self.fps_den}/{self.fps_num},setpts=N"
+        below = self.height - self.top - self.rows
+        parts, labels = [], []
+        if self.top > 0:
+            parts.append(f"[lz_main_top]crop={self.width}:{self.top}:0:0[lz_top]")
+            labels.append("[lz_top]")
+        labels.append("[lz_band]")
+        if below > 0:
+            parts.append(f"[lz_main_bottom]crop={self.width}:{below}:0:{self.top + self.rows}[lz_bottom]")
+            labels.append("[lz_bottom]")
+        outs = "".join(f"[lz_main_{name}]" for name, used in (("top", self.top > 0), ("bottom", below > 0)) if used)
+        head = f"{stamp},split={len(labels) - 1}{outs}" if len(labels) > 1 else f"{stamp},nullsink"
+        band = f"movie={filter_path(self.band)},{stamp}[lz_band]"
+        stack = f"{''.join(labels)}vstack=inputs={len(labels)}" if len(labels) > 1 else "[lz_band]null"
+        return [";".join([head, *parts, band, stack])]
+
+    def to_dict(self) -> dict:
+        return {**dataclasses.asdict(self), "source": str(self.source), "band": str(self.band)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BandPatch:
+        return cls(**{**data, "source": Path(data["source"]), "band": Path(data["band"])})
+
+
+def clean_picture_argv(patch: BandPatch, dst: Path) -> list[str]:
+    """The clean picture as one lossless file (x264 ``-qp 0`` in Matroska, picture only), for tools
+    that need a plain video: benches, tests, a person's own check."""
+    return ffmpeg_argv("-i", str(patch.source), "-map", "0:v:0", "-an", "-sn", "-vf", patch.filters()[0],
+                       "-c:v", "libx264", "-qp", "0", "-preset", "ultrafast", "-f", "matroska", str(dst))
 
 
 def render_argv(video: Path, audio: Path, dst: Path, *, subtitles: Path | None, fonts_dir: Path | None,
@@ -340,12 +395,13 @@ def video_format_argv(path: Path) -> list[str]:
             "stream=pix_fmt,color_space,color_range,width,height", "-print_format", "json", str(path)]
 
 
-def decode_raw_video_argv(src: Path, *, pix_fmt: str) -> list[str]:
-    """Decode ``src``'s first video stream to raw planar frames of ``pix_fmt`` on stdout.
+def decode_raw_video_argv(src: Path, *, pix_fmt: str, video_filters: list[str] | None = None) -> list[str]:
+    """Decode ``src``'s first video stream (through ``video_filters``) to raw planar frames of ``pix_fmt`` on stdout.
 
     ``-fps_mode passthrough`` hands over every decoded frame once: no duplicates, no drops.
     """
-    return ffmpeg_argv("-i", str(src), "-map", "0:v:0", "-an", "-sn", "-fps_mode", "passthrough",
+    filters = ["-vf", ",".join(video_filters)] if video_filters else []
+    return ffmpeg_argv("-i", str(src), "-map", "0:v:0", "-an", "-sn", *filters, "-fps_mode", "passthrough",
                        "-f", "rawvideo", "-pix_fmt", pix_fmt, "pipe:1")
 
 
@@ -475,9 +531,15 @@ def export_argv(picture: Path, audio: Path, dst: Path, *, video_filters: list[st
 
 
 def cover_argv(src: Path, dst: Path, *, at_ms: int, video_filters: list[str] | None = None,
-               quality: int = 2) -> list[str]:
-    """One JPEG of ``src``'s picture at ``at_ms``, through ``video_filters`` (the profile's fit)."""
-    argv = ["-ss", f"{at_ms / 1000:.3f}", "-i", str(src), "-map", "0:v:0", "-frames:v", "1"]
+               quality: int = 2, seek_input: bool = True) -> list[str]:
+    """One JPEG of ``src``'s picture at ``at_ms``, through ``video_filters`` (the profile's fit).
+
+    ``seek_input=False`` decodes from the start and drops frames before ``at_ms``: needed when the
+    filters read a second video (a :class:`BandPatch`) that must stay frame-aligned with ``src``.
+    """
+    seek = ["-ss", f"{at_ms / 1000:.3f}"]
+    argv = [*(seek if seek_input else []), "-i", str(src), *([] if seek_input else seek), "-map", "0:v:0",
+            "-frames:v", "1"]
     if video_filters:
         argv += ["-vf", ",".join(video_filters)]
     return ffmpeg_argv(*argv, "-q:v", str(quality), "-update", "1", "-f", "image2", "-c:v", "mjpeg", str(dst))

@@ -30,6 +30,7 @@ from localize.stages.cast.stage import STAGE as CAST_STAGE
 from localize.stages.diarize import Diarization, Speaker
 from localize.stages.export import AI_LABEL, ExportJob
 from localize.stages.hardsubs import HardsubAnalysis, HardsubOptions
+from localize.stages.hardsubs.stage import Picture
 from localize.stages.ingest import IngestResult, check_readable
 from localize.stages.ingest.stage import Source
 from localize.stages.mix import MixOptions
@@ -102,10 +103,10 @@ class Analysis:
         return self.runner.artifacts["hardsub"]
 
     @property
-    def picture(self) -> Path:
+    def picture(self) -> Picture:
         """The episode's picture with its burned-in subtitles removed (or the episode itself); waits
         for the removal when it still runs beside the first market."""
-        return Path(self.runner.artifact("picture").video)
+        return self.runner.artifact("picture")
 
 
 def output_paths(out_dir: Path, stem: str, locale: Locale) -> dict[str, Path]:
@@ -302,7 +303,8 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
         report = write_report(staged["report"], episode, analysis, locale, market, work, options, listed)
         write_qc_page(staged["qc"], QcInputs(report=report, mix=work.path(market["mix"]["mix"]),
                                              target_lufs=options.mix.target_lufs, source=episode,
-                                             picture=analysis.picture, hardsub=analysis.hardsub))
+                                             picture=Path(analysis.picture.video), hardsub=analysis.hardsub,
+                                             band=analysis.picture.clean()))
     for path, cast in cast_updates:  # the market is delivered: its casting joins the series cast
         cast_save(cast, path)
     if cast_updates:  # the cast artifact now matches the file it wrote

@@ -101,14 +101,18 @@ def probe_frame_format(video: Path, info: ffmpeg.MediaInfo) -> tuple[FrameFormat
 class FrameDecoder:
     """Raw frames of ``video`` from ffmpeg, one writable bytearray per frame.
 
+    ``band``: the subtitle removal's band, laid over ``video`` (the clean picture's frames).
     ``purpose`` completes the error messages ("... while decoding the video for <purpose>").
     Iterating to the end checks ffmpeg's exit status; :meth:`close` stops it early.
     """
 
-    def __init__(self, video: Path, fmt: FrameFormat, pix_fmt: str, purpose: str) -> None:
+    def __init__(self, video: Path, fmt: FrameFormat, pix_fmt: str, purpose: str,
+                 band: ffmpeg.BandPatch | None = None) -> None:
         self.purpose = purpose
         self._stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(ffmpeg.resolved(ffmpeg.decode_raw_video_argv(video, pix_fmt=pix_fmt)),
+        filters = band.filters() if band is not None else None
+        self.proc = subprocess.Popen(ffmpeg.resolved(ffmpeg.decode_raw_video_argv(video, pix_fmt=pix_fmt,
+                                                                                  video_filters=filters)),
                                      stdout=subprocess.PIPE, stderr=self._stderr)
         self.size = fmt.frame_bytes
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from localize.ffmpeg import BandPatch
 from localize.fsutil import write_text_atomic
 from localize.qc.flags import FAST_FACTOR, FLAG_LABELS, line_flags
 
@@ -31,8 +32,9 @@ class QcInputs:
     mix: Path  # the final mix (WAV)
     target_lufs: float
     source: Path  # the original episode
-    picture: Path  # the picture without its burned-in subtitles (or the episode itself)
+    picture: Path  # the episode's picture
     hardsub: Any  # HardsubAnalysis: where the burned-in subtitles were
+    band: BandPatch | None = None  # laid over ``picture``: the rows the subtitle removal rewrote
 
 
 def qc_path(report_path: Path) -> Path:
@@ -128,10 +130,14 @@ def speed_svg(report: dict) -> str:
     return _svg(figure)
 
 
-def frame_jpeg(video: Path, at_s: float, width: int = 270) -> str:
-    """One frame of ``video`` at ``at_s`` as a JPEG data URI (ffmpeg)."""
-    result = subprocess.run(["ffmpeg", "-v", "error", "-ss", f"{at_s:.3f}", "-i", str(video), "-frames:v", "1",
-                             "-vf", f"scale={width}:-2", "-f", "image2pipe", "-vcodec", "mjpeg", "-q:v", "4", "-"],
+def frame_jpeg(video: Path, at_s: float, width: int = 270, band: BandPatch | None = None) -> str:
+    """One frame of ``video`` (with ``band`` laid over it) at ``at_s`` as a JPEG data URI (ffmpeg)."""
+    seek = ["-ss", f"{at_s:.3f}"]
+    # A band must stay frame-aligned with the video: decode from the start and drop frames instead.
+    argv = [*seek, "-i", str(video)] if band is None else ["-i", str(video), *seek]
+    filters = [*(band.filters() if band is not None else []), f"scale={width}:-2"]
+    result = subprocess.run(["ffmpeg", "-v", "error", *argv, "-frames:v", "1", "-vf", ",".join(filters),
+                             "-f", "image2pipe", "-vcodec", "mjpeg", "-q:v", "4", "-"],
                             capture_output=True, check=False)
     if result.returncode != 0 or not result.stdout:
         return ""
@@ -144,7 +150,7 @@ def _frames(inputs: QcInputs) -> str:
         return "<p>No burned-in subtitles were found, so none were removed.</p>"
     event = events[0]
     at = (event.start_ms + event.end_ms) / 2000
-    before, after = frame_jpeg(inputs.source, at), frame_jpeg(inputs.picture, at)
+    before, after = frame_jpeg(inputs.source, at), frame_jpeg(inputs.picture, at, band=inputs.band)
     return (f'<div class="frames"><figure><img alt="before" src="{before}"><figcaption>before ({at:.1f} s)'
             f'</figcaption></figure><figure><img alt="after" src="{after}"><figcaption>after subtitle removal'
             f'</figcaption></figure></div>')

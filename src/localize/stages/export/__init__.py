@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from localize import ffmpeg
-from localize.ffmpeg import MediaInfo, VideoEncoding
+from localize.ffmpeg import BandPatch, MediaInfo, VideoEncoding
 from localize.fsutil import atomic_path
 from localize.locales import Locale
 from localize.stages import subtitles as subtitle_stage
@@ -64,6 +64,22 @@ class ExportJob:
     work_dir: Path | None = None  # where a picture shared by every market may be kept
     true_peak_db: float | None = None  # the mix's true-peak ceiling, held after encoding too
     picture_task: PictureTask | None = None  # the picture's encode, started early (see start_picture)
+    band: BandPatch | None = None  # the subtitle removal's band, laid over ``picture`` (see picture_filters)
+
+
+def picture_filters(job: ExportJob) -> list[str]:
+    """The filters that make ``job.picture`` the clean picture (its subtitle band laid back), or none."""
+    return job.band.filters() if job.band is not None else []
+
+
+def picture_digest(job: ExportJob) -> str:
+    """What identifies ``job``'s picture in a cache key: the file's digest, and the band's."""
+    from localize.fsutil import digest_of, file_digest
+
+    source = file_digest(job.picture)
+    if job.band is None:
+        return source
+    return digest_of(source, file_digest(job.band.band), job.band.top, job.band.rows)
 
 
 def delivered_files(job: ExportJob) -> list[Path]:
@@ -89,6 +105,7 @@ def export(job: ExportJob) -> dict:
             else:
                 argv = ffmpeg.render_argv(job.picture, job.audio, tmp_video, subtitles=job.subtitles_ass,
                                           fonts_dir=None, encoding=job.encoding, metadata=metadata,
+                                          extra_filters=picture_filters(job),
                                           audio_language=job.locale.iso639_2)
             ffmpeg.run(argv, what=f"rendering {job.locale.tag}")
         subtitle_stage.write_subtitles(job.cues, job.locale, job.width, job.height, job.srt_out, "srt")
@@ -194,12 +211,14 @@ def write_burn_ass(path: Path, cues: list[subtitle_stage.Cue], locale: Locale, w
         subs.save(str(tmp), format_="ass", encoding="utf-8")
 
 
-def write_cover(src: Path, dst: Path, plan: PicturePlan, profile: ExportProfile) -> None:
+def write_cover(job: ExportJob, dst: Path, plan: PicturePlan, profile: ExportProfile) -> None:
     """A JPEG from the clean picture (no subtitles) at the profile's point in the episode."""
     at_ms = int(min(max(profile.cover.at, 0.0), 1.0) * max(plan.duration_ms - 100, 0))
     with atomic_path(dst) as tmp:
-        ffmpeg.run(ffmpeg.cover_argv(src, tmp, at_ms=at_ms, video_filters=[*plan.filters, "setsar=1"],
-                                     quality=profile.cover.quality), what="taking the cover picture")
+        ffmpeg.run(ffmpeg.cover_argv(job.picture, tmp, at_ms=at_ms,
+                                     video_filters=[*picture_filters(job), *plan.filters, "setsar=1"],
+                                     quality=profile.cover.quality, seek_input=job.band is None),
+                   what="taking the cover picture")
 
 
 def _overshoot_gain(decoded, rate: int, ceiling_db: float):
@@ -346,18 +365,19 @@ def start_picture(job: ExportJob, plan: PicturePlan | None = None) -> PictureTas
 
     if profile is None:
         return _plain_picture(job)
+    picture = picture_digest(job)
 
     plan = plan or plan_picture(profile, ffmpeg.probe(job.picture))
     video_args, _ = encoder_args(profile, job.encoding, plan)
     work_dir = Path(job.work_dir)
     if picture_is_shared(profile):
         label = profile.label.shown_text(None) if profile.label.visible else None
-        key = digest_of("shared-picture", VERSION, file_digest(job.picture), profile.video, profile.label,
+        key = digest_of("shared-picture", VERSION, picture, profile.video, profile.label,
                         plan.width, plan.height, plan.fps, video_args)
         target = work_dir / f"picture.{profile.name}.{key[:16]}.mp4"
         if target.is_file():
             return PictureTask(target)
-        filters = list(plan.filters)
+        filters = [*picture_filters(job), *plan.filters]
         if label is not None:
             ass = work_dir / f"label.{profile.name}.{key[:16]}.ass"
             write_burn_ass(ass, [], job.locale, plan.width, plan.height, plan.duration_ms, profile.label,
@@ -366,13 +386,13 @@ def start_picture(job: ExportJob, plan: PicturePlan | None = None) -> PictureTas
         what = f"encoding the picture ({profile.name})"
     else:
         burned = profile.subtitles.mode == "burned"
-        key = digest_of("market-picture", VERSION, file_digest(job.picture), profile.video, profile.label,
+        key = digest_of("market-picture", VERSION, picture, profile.video, profile.label,
                         profile.subtitles.mode, file_digest(job.subtitles_ass) if burned else None, job.locale.tag,
                         plan.width, plan.height, plan.fps, video_args)
         target = _market_picture_path(work_dir, f"market-picture.{profile.name}.{job.locale.tag}", key)
         if target.is_file():
             return PictureTask(target)
-        filters = list(plan.rate)
+        filters = [*picture_filters(job), *plan.rate]
         if burned:
             # The pipeline's own ASS, laid out on the source frame (where the original subtitles
             # were), burned before any resize so it stays where the pipeline placed it.
@@ -404,13 +424,14 @@ def _plain_picture(job: ExportJob) -> PictureTask:
     from localize.fsutil import digest_of, file_digest
 
     video_args = job.encoding.video_args()
-    key = digest_of("plain-picture", VERSION, file_digest(job.picture), file_digest(job.subtitles_ass),
+    key = digest_of("plain-picture", VERSION, picture_digest(job), file_digest(job.subtitles_ass),
                     job.locale.tag, video_args)
     target = _market_picture_path(Path(job.work_dir), f"market-picture.plain.{job.locale.tag}", key)
     if target.is_file():
         return PictureTask(target)
     return PictureTask(target, ffmpeg.video_only_argv(job.picture, target,
-                                                      video_filters=[f"ass={ffmpeg.filter_path(job.subtitles_ass)}"],
+                                                      video_filters=[*picture_filters(job),
+                                                                     f"ass={ffmpeg.filter_path(job.subtitles_ass)}"],
                                                       video_args=video_args),
                        f"encoding the picture ({job.locale.tag})")
 
@@ -435,7 +456,7 @@ def _export_mp4(job: ExportJob) -> dict:
                 task.close()
             video_args = ["-c:v", "copy"]
         else:
-            picture, filters = job.picture, list(plan.rate)
+            picture, filters = job.picture, [*picture_filters(job), *plan.rate]
             if mode == "burned":
                 # The pipeline's own ASS, laid out on the source frame (where the original subtitles
                 # were), burned before any resize so it stays where the pipeline placed it.
@@ -464,7 +485,7 @@ def _export_mp4(job: ExportJob) -> dict:
         subtitle_stage.write_subtitles(cues, job.locale, plan.width, plan.height, outputs[fmt], fmt)
         made[fmt] = outputs[fmt]
     if profile.cover.enabled:
-        write_cover(job.picture, outputs["cover"], plan, profile)
+        write_cover(job, outputs["cover"], plan, profile)
         made["cover"] = outputs["cover"]
     if profile.manifest:
         from localize.stages.export.manifest import write_manifest

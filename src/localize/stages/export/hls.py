@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from localize import ffmpeg
 from localize.errors import OutputError
-from localize.fsutil import digest_of, file_digest, give_usual_mode, write_json_atomic, write_text_atomic
+from localize.fsutil import digest_of, give_usual_mode, write_json_atomic, write_text_atomic
 from localize.stages.export.hls_layout import PLAYLIST, audio_dir, subs_dir, video_dir
 
 if TYPE_CHECKING:
@@ -139,11 +139,11 @@ def codec_string(stream: dict) -> str:
 
 def encode_video(job: ExportJob, plan: PicturePlan, package: Path) -> dict[str, Any]:
     """Encode the shared video rendition unless one made from the same picture and settings is there."""
-    from localize.stages.export import encoder_args, write_burn_ass
+    from localize.stages.export import encoder_args, picture_digest, picture_filters, write_burn_ass
 
     profile = job.profile
     assert profile is not None
-    key = digest_of("hls-video", VERSION, file_digest(job.picture), profile.video, profile.hls.segment_seconds,
+    key = digest_of("hls-video", VERSION, picture_digest(job), profile.video, profile.hls.segment_seconds,
                     profile.label if profile.label.visible else None, plan.width, plan.height, plan.fps)
     final = video_dir(package)
     info = _read_info(final)
@@ -151,7 +151,7 @@ def encode_video(job: ExportJob, plan: PicturePlan, package: Path) -> dict[str, 
         return info
     video_args, _ = encoder_args(profile, job.encoding, plan)
     with staged_dir(final) as tmp, tempfile.TemporaryDirectory(prefix="localize-hls-") as scratch:
-        filters = list(plan.filters)
+        filters = [*picture_filters(job), *plan.filters]
         if profile.label.visible:  # one picture for every market: the label's default words
             ass = Path(scratch) / "label.ass"
             write_burn_ass(ass, [], job.locale, plan.width, plan.height, plan.duration_ms, profile.label,
@@ -338,7 +338,7 @@ def export_hls(job: ExportJob) -> dict:
         cover = job.outputs.get("cover")
         if profile.cover.enabled and cover is not None and not (cover.is_file() and cover.stat().st_mtime >=
                                                                  (video_dir(package) / PLAYLIST).stat().st_mtime):
-            export_stage.write_cover(job.picture, cover, plan, profile)
+            export_stage.write_cover(job, cover, plan, profile)
         renditions = find_renditions(package)
         write_text_atomic(master, master_playlist(package, profile.label.text, video, renditions))
         if profile.manifest:

@@ -18,6 +18,7 @@ from typing import Any
 from localize.errors import LocalizeError
 from localize.stages.contract import Stage, StageContext
 from localize.stages.export import VERSION, ExportJob, PictureTask, delivered_files, export, start_picture
+from localize.stages.hardsubs.stage import Picture
 from localize.stages.subtitles.stage import cues_of
 
 
@@ -37,17 +38,17 @@ class MarketDelivery:
         """The cues are known: the job gets them (and the ASS file burned subtitles are drawn from)."""
         self.job = dataclasses.replace(self.job, subtitles_ass=work_root / subtitles["ass"], cues=cues_of(subtitles))
 
-    def start_picture_when_ready(self, picture: Callable[[], Path]) -> None:
+    def start_picture_when_ready(self, picture: Callable[[], Picture]) -> None:
         """Start x264 on the picture as soon as ``picture()`` gives it (the subtitle removal may still
         be running), from a thread of its own, so it runs while the voices are made and mixed."""
         def start() -> None:
             try:
-                path = picture()
+                clean = picture()
             except BaseException:  # noqa: BLE001 - the export stage meets the same error and reports it
                 return
             with self._lock:
                 if not self._settled:
-                    self.job = dataclasses.replace(self.job, picture=path)
+                    self.job = dataclasses.replace(self.job, picture=Path(clean.video), band=clean.clean())
                     try:
                         self.picture_task = start_picture(self.job)
                     except (LocalizeError, OSError):
@@ -74,11 +75,13 @@ def _external(ctx: StageContext) -> list[str]:
 
 def _run(ctx: StageContext) -> dict:
     delivery: MarketDelivery = ctx.runtime["delivery"]
-    source_picture = Path(ctx.inputs["picture"].video)
+    clean: Picture = ctx.inputs["picture"]
     picture = Path(ctx.inputs["lipsync"]["picture"])
     task = delivery.take_picture_task()
+    as_removed = picture == Path(clean.video)  # else lip-sync made a whole new picture from the clean one
     job = dataclasses.replace(delivery.job, picture=picture, audio=ctx.work.path(ctx.inputs["mix"]["mix"]),
-                              picture_task=task if picture == source_picture else None)
+                              band=clean.clean() if as_removed else None,
+                              picture_task=task if as_removed else None)
     made = export(job)
     final_job = dataclasses.replace(job, video_out=delivery.final_outputs["video"],
                                     srt_out=delivery.final_outputs["srt"], outputs=delivery.final_outputs)

@@ -6,7 +6,7 @@ The stage API (OpenCV, onnxruntime and the OCR model load only when a function n
   the band (:mod:`.detect`), the timed events (:mod:`.ocr`) and the on-screen text that is
   not dialogue; JSON round trip with :meth:`HardsubAnalysis.to_dict` / :meth:`HardsubAnalysis.from_dict`;
 - :func:`fuse` (:mod:`.fuse`): ASR segments + events -> segments with ``origin`` set;
-- :func:`remove_hardsubs`: the picture without the Chinese text (lossless intermediate), or
+- :func:`remove_hardsubs`: the picture without the Chinese text (a lossless band laid over the source), or
   None when there was no band, so the episode passes through untouched.
 """
 
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from localize.ffmpeg import BandPatch
 from localize.model import from_dict as _from_dict
 from localize.stages.hardsubs.detect import OnScreenText, SubtitleBand
 from localize.stages.hardsubs.fuse import FuseRules, fuse
@@ -97,9 +98,11 @@ def analyse_hardsubs(video: Path, duration_ms: int, options: HardsubOptions = Ha
     return HardsubAnalysis(band, events, onscreen, round(time.monotonic() - started, 3), stats)
 
 
-def remove_hardsubs(video: Path, analysis: HardsubAnalysis, out_video: Path,
-                    options: HardsubOptions = HardsubOptions()) -> Path | None:
-    """Write ``out_video`` (lossless H.264 in Matroska, picture only) without the burned-in subtitles.
+def remove_hardsubs(video: Path, analysis: HardsubAnalysis, out_band: Path,
+                    options: HardsubOptions = HardsubOptions()) -> BandPatch | None:
+    """Write ``out_band`` (lossless H.264 in Matroska, picture only): the rows of ``video`` that held
+    the burned-in subtitles, without them; the returned :class:`~localize.ffmpeg.BandPatch` reads
+    as the whole clean picture.
 
     Returns None and writes nothing when the analysis found no band or no event: the episode
     then passes through untouched. Frames outside the events are copied byte for byte.
@@ -108,6 +111,5 @@ def remove_hardsubs(video: Path, analysis: HardsubAnalysis, out_video: Path,
 
     if analysis.band is None or not analysis.events:
         return None
-    remove_subtitles(Path(video), analysis.band, analysis.events, Path(out_video), mode=options.removal,
-                     guard_frames=options.guard_frames)
-    return Path(out_video)
+    return remove_subtitles(Path(video), analysis.band, analysis.events, Path(out_band), mode=options.removal,
+                            guard_frames=options.guard_frames).patch

@@ -7,20 +7,31 @@ import dataclasses
 from dataclasses import dataclass
 
 from localize.errors import InputError
+from localize.ffmpeg import BandPatch
 from localize.metrics import has_han
 from localize.model import Transcript
 from localize.stages.contract import Stage, StageContext
 from localize.stages.hardsubs import VERSION, HardsubAnalysis, analyse_hardsubs, fuse, remove_hardsubs
 
-CLEAN_PICTURE = "picture.clean.mkv"
+CLEAN_BAND = "picture.band.mkv"
+# The removal's own version: its output changed form (a band, not a whole picture) without the
+# reading of the subtitles changing.
+UNSUBTITLE_VERSION = f"{VERSION}.band"
 
 
 @dataclass
 class Picture:
-    """The picture every market exports: the episode's own, or a copy with its Chinese text removed."""
+    """The picture every market exports: the episode's own (``video``), and where its Chinese text
+    was removed, the band that replaces those rows (``patch``, a :class:`~localize.ffmpeg.BandPatch`
+    as a dict: readers apply :meth:`clean` to get the filters)."""
 
     video: str
     removed: bool
+    patch: dict | None = None
+
+    def clean(self) -> BandPatch | None:
+        """The band laid over :attr:`video`, or None when the picture is the episode's own."""
+        return BandPatch.from_dict(self.patch) if self.patch else None
 
 
 def _read(ctx: StageContext) -> HardsubAnalysis:
@@ -30,8 +41,8 @@ def _read(ctx: StageContext) -> HardsubAnalysis:
 
 def _remove(ctx: StageContext) -> Picture:
     picture = ctx.inputs["media"].picture_path
-    clean = remove_hardsubs(picture, ctx.inputs["hardsub"], ctx.work.path(CLEAN_PICTURE), ctx.settings.hardsubs)
-    return Picture(video=str(clean), removed=True) if clean is not None else Picture(video=str(picture), removed=False)
+    patch = remove_hardsubs(picture, ctx.inputs["hardsub"], ctx.work.path(CLEAN_BAND), ctx.settings.hardsubs)
+    return Picture(video=str(picture), removed=patch is not None, patch=patch.to_dict() if patch else None)
 
 
 def language_verdict(asr: Transcript, events: list, options, episode_name: str) -> str:
@@ -69,9 +80,9 @@ def _fuse(ctx: StageContext) -> Transcript:
 
 HARDSUBS = Stage(name="hardsubs", version=VERSION, gives="hardsub", needs=("media",), settings=("hardsubs",),
                  output=HardsubAnalysis, run=_read, summary="find the burned-in subtitle band and read it (OCR)")
-UNSUBTITLE = Stage(name="unsubtitle", version=VERSION, gives="picture", needs=("media", "hardsub"),
+UNSUBTITLE = Stage(name="unsubtitle", version=UNSUBTITLE_VERSION, gives="picture", needs=("media", "hardsub"),
                    settings=("hardsubs",), output=Picture, run=_remove,
-                   files=lambda data: (data["video"],),
+                   files=lambda data: (data["video"], *([data["patch"]["band"]] if data.get("patch") else [])),
                    summary="remove the burned-in text from the picture (temporal, inpaint, blur or box)")
 FUSE = Stage(name="fuse", version="2", gives="transcript", needs=("asr", "hardsub"), settings=("transcribe",),
              output=Transcript, run=_fuse,

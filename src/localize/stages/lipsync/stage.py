@@ -30,6 +30,7 @@ import numpy as np
 
 from localize import ffmpeg
 from localize.errors import InputError
+from localize.ffmpeg import BandPatch
 from localize.stages.contract import Stage, StageContext
 from localize.rawvideo import FrameDecoder, FrameFormat, encode_frames, probe_frame_format
 from localize.stages.lipsync.audio import mel_windows, melspectrogram
@@ -102,12 +103,13 @@ def line_frames(lines: list[tuple[int, int]], n_frames: int, fps: float) -> np.n
 
 
 def analyse(video: Path, fmt: FrameFormat, pix_fmt: str, detector: FaceDetector,
-            options: LipsyncOptions, fps: float, lines: list[tuple[int, int]]) -> tuple[Track, int]:
+            options: LipsyncOptions, fps: float, lines: list[tuple[int, int]],
+            band: BandPatch | None = None) -> tuple[Track, int]:
     """Pass 1: shot cuts over all frames, detections on the frames near a line. Returns (track, frames)."""
     scale = min(1.0, options.detect_height / fmt.height)
     margin = options.track.median_window + options.track.max_gap
     histograms, detections = [], []
-    decoder = FrameDecoder(video, fmt, pix_fmt, "lip-sync")
+    decoder = FrameDecoder(video, fmt, pix_fmt, "lip-sync", band)
     try:
         for index, buf in enumerate(decoder):
             planes = fmt.planes(buf)
@@ -139,11 +141,12 @@ def face_box(box: tuple[float, float, float, float], detector_name: str, fmt: Fr
 
 
 def run_lipsync(video: Path, dub_audio_16k: np.ndarray, lines: list[tuple[int, int]], out_video: Path,
-                options: LipsyncOptions = LipsyncOptions()) -> LipsyncResult:
+                options: LipsyncOptions = LipsyncOptions(), band: BandPatch | None = None) -> LipsyncResult:
     """Re-lip-sync the faces in ``video`` to ``dub_audio_16k`` during ``lines`` and write ``out_video``.
 
     ``dub_audio_16k``: the dub track (mono float, 16 kHz) on the video's timeline.
     ``lines``: (start_ms, end_ms) of the dubbed lines; other frames pass through bit-exact.
+    ``band``: the subtitle removal's band, laid over ``video`` (the frames read are the clean picture's).
     ``out_video``: a lossless Matroska intermediate (FFV1, no audio), frame for frame the source's timeline.
     Without a checkpoint (or without lines) nothing is written and the result says why;
     a checkpoint path that is missing or wrong raises :class:`ModelError`. Once the stage runs,
@@ -180,14 +183,14 @@ def run_lipsync(video: Path, dub_audio_16k: np.ndarray, lines: list[tuple[int, i
         # (bench/lipsync.py on the shared 2-core box: 12 fps with 1 thread, 0.3 fps with 2 under load).
         torch.set_num_threads(1)
         try:
-            tracked, n_frames = analyse(Path(video), fmt, pix_fmt, detector, options, fps, lines)
+            tracked, n_frames = analyse(Path(video), fmt, pix_fmt, detector, options, fps, lines, band)
         finally:
             torch.set_num_threads(options.threads if options.threads > 0 else previous_threads)
         in_line = line_frames(lines, n_frames, fps)
         process = np.array([in_line[i] and tracked.boxes[i] is not None for i in range(n_frames)])
         mel = melspectrogram(np.asarray(dub_audio_16k, dtype=np.float32).reshape(-1))
         changed = _render(Path(video), Path(out_video), fmt, pix_fmt, info, tracked, process, mel, fps, model,
-                          detector.name, options.batch_size, device)
+                          detector.name, options.batch_size, device, band)
     finally:
         if options.threads > 0:
             torch.set_num_threads(previous_threads)
@@ -200,7 +203,7 @@ def run_lipsync(video: Path, dub_audio_16k: np.ndarray, lines: list[tuple[int, i
 
 def _render(video: Path, out_video: Path, fmt: FrameFormat, pix_fmt: str, info: ffmpeg.MediaInfo, tracked: Track,
             process: np.ndarray, mel: np.ndarray, fps: float, model, detector_name: str, batch_size: int,
-            device: str) -> int:
+            device: str, band: BandPatch | None = None) -> int:
     """Pass 2: run the generator on the frames to process, blend, and encode every frame in order."""
     import torch
 
@@ -232,7 +235,7 @@ def _render(video: Path, out_video: Path, fmt: FrameFormat, pix_fmt: str, info: 
             queue.clear()
             pending = 0
 
-        decoder = FrameDecoder(video, fmt, pix_fmt, "lip-sync")
+        decoder = FrameDecoder(video, fmt, pix_fmt, "lip-sync", band)
         try:
             for index, buf in enumerate(decoder):
                 if index >= len(process):
@@ -254,7 +257,8 @@ def _run_stage(ctx: StageContext) -> dict:
     from localize.audio import read_wav, resample, to_mono
 
     checkpoint = ctx.settings.lipsync_checkpoint
-    picture = Path(ctx.inputs["picture"].video)
+    clean = ctx.inputs["picture"]
+    picture = Path(clean.video)
     if checkpoint is None:
         skipped = run_lipsync(picture, np.zeros(0, dtype=np.float32), [], ctx.work.path("unused"), LipsyncOptions())
         return {**dataclasses.asdict(skipped), "picture": str(picture)}
@@ -262,7 +266,7 @@ def _run_stage(ctx: StageContext) -> dict:
     dub, rate = read_wav(ctx.work.path(ctx.inputs["mix"]["dub"]))
     lines = [(seg.start_ms, seg.end_ms) for seg in ctx.inputs["transcript"].segments]
     result = run_lipsync(picture, resample(to_mono(dub), rate, 16000), lines, out_video,
-                         LipsyncOptions(checkpoint=Path(checkpoint)))
+                         LipsyncOptions(checkpoint=Path(checkpoint)), band=clean.clean())
     made = result.output is not None and out_video.exists()
     return {**dataclasses.asdict(result), "picture": str(out_video if made else picture)}
 

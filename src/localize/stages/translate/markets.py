@@ -152,8 +152,8 @@ class MarketRules:
         problems: list[str] = []
         lowered = text.lower()
         if self.currency.policy in ("convert", "localize"):
-            for span, rendering, figure in self.figures(source):
-                if _digits_only(figure) not in _digits_only(text):
+            for span, rendering, shown in self.figures(source):
+                if _digits_only(shown) not in _digits_only(text):
                     problems.append(f"currency: {span} must be given as {rendering!r} ({self.currency.policy} policy)")
         for source_term, idiom in self.idioms.items():
             if source_term in source:
