@@ -142,3 +142,15 @@ def test_episode_without_burned_in_subtitles_passes_through(tmp_path):
     assert remove_hardsubs(video, analysis, out) is None
     assert not out.exists()
     assert HardsubAnalysis.from_dict(analysis.to_dict()) == analysis
+
+
+def test_the_removal_lists_only_its_own_band_as_its_files():
+    """The episode's path is the ingest's, possibly relative to where localize was run: listed here, a
+    relative one was looked for inside the work dir, missed, and the removal re-ran on every run."""
+    from localize.stages.hardsubs.stage import UNSUBTITLE
+
+    untouched = {"video": "episode.mp4", "removed": False, "patch": None}
+    assert tuple(UNSUBTITLE.files(untouched)) == ()
+    patch = {"source": "episode.mp4", "band": "/work/picture.band.mkv", "top": 0, "rows": 2, "width": 4,
+             "height": 4, "fps_num": 30, "fps_den": 1}
+    assert tuple(UNSUBTITLE.files({"video": "episode.mp4", "removed": True, "patch": patch})) == ("/work/picture.band.mkv",)

@@ -82,7 +82,8 @@ HARDSUBS = Stage(name="hardsubs", version=VERSION, gives="hardsub", needs=("medi
                  output=HardsubAnalysis, run=_read, summary="find the burned-in subtitle band and read it (OCR)")
 UNSUBTITLE = Stage(name="unsubtitle", version=UNSUBTITLE_VERSION, gives="picture", needs=("media", "hardsub"),
                    settings=("hardsubs",), output=Picture, run=_remove,
-                   files=lambda data: (data["video"], *([data["patch"]["band"]] if data.get("patch") else [])),
+                   # Its own file only: the episode's picture is the ingest's (a path relative to where it was run).
+                   files=lambda data: (data["patch"]["band"],) if data.get("patch") else (),
                    summary="remove the burned-in text from the picture (temporal, inpaint, blur or box)")
 FUSE = Stage(name="fuse", version="2", gives="transcript", needs=("asr", "hardsub"), settings=("transcribe",),
              output=Transcript, run=_fuse,
