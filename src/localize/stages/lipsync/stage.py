@@ -273,5 +273,6 @@ def _run_stage(ctx: StageContext) -> dict:
 
 STAGE = Stage(name="lipsync", version=VERSION, gives="lipsync", needs=("mix", "picture", "transcript"),
               settings=("lipsync_checkpoint",), per_market=True, run=_run_stage,
-              files=lambda data: (data["picture"],),
+              # Its own picture only; a skipped run hands on the episode's (the ingest's, maybe a relative path).
+              files=lambda data: (data["picture"],) if data.get("output") else (),
               summary="re-lip-sync faces to the dub where a Wav2Lip checkpoint is given (else skipped)")
