@@ -91,7 +91,7 @@ class BandPatch:
     """The clean picture: ``source`` with rows ``top`` to ``top + rows`` taken from ``band``, a lossless
     video of those rows alone.
 
-    The subtitle removal writes only the band it changed (a fifth of a 9:16 frame), not a lossless
+    The subtitle removal writes only the band it changed (172 of 1920 rows on the demo), not a lossless
     copy of every frame; whatever reads the clean picture puts the band back over the source with
     :meth:`filters`, bit-exact: both streams are re-stamped frame by frame on one time base (so frame
     ``n`` meets frame ``n``) and stacked with ``vstack``, which converts no pixel format (``overlay``
