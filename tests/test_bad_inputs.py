@@ -62,10 +62,6 @@ def clips(short_episode, warm_work, tmp_path_factory) -> dict:
     ffmpeg("-i", base, "-vn", "-c:a", "copy", folder / "audio.m4a")
     ffmpeg("-i", base, "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo", "-map", "0:v", "-map", "1:a", "-t", "6",
            "-c:v", "copy", "-c:a", "aac", folder / "silent.mp4")
-    # A cut with no burned-in subtitles whose audio starts mid-word (the transcript can be bare punctuation).
-    ffmpeg("-f", "lavfi", "-i", "color=c=gray:s=1080x1920:r=30", "-ss", "0.35", "-i", base, "-map", "0:v", "-map",
-           "1:a", "-t", "5", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-           folder / "nosub.mp4")
     # Variable frame rate: frames 5..14 of every 30 dropped, the rest keep their times.
     ffmpeg("-i", base, "-vf", r"select='not(between(mod(n\,30)\,5\,14))'", "-fps_mode", "vfr", "-c:v", "libx264",
            "-preset", "ultrafast", "-c:a", "copy", folder / "vfr.mp4")
@@ -142,13 +138,24 @@ def one_output_set(c, folder, result):
     assert [s["stage"] for s in report["stages"]].count("export.en-US") == 1
 
 
+def with_an_unsayable_edit(c, folder):
+    """The warm episode, its report's second line edited by a person to bare punctuation ("……")."""
+    argv = seeded(c, folder, "unsayable.mp4")
+    report = json.loads(next((c["warm"].root.parent / "out").glob("*.en-US.json")).read_text(encoding="utf-8"))
+    report["segments"][1]["text"] = "……"
+    (folder / "out").mkdir(exist_ok=True)
+    (folder / "out" / "unsayable.en-US.json").write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
+    return argv
+
+
 def unvoiced_line_is_flagged(c, folder, result):
-    report = json.loads((folder / "out" / "nosub.en-US.json").read_text(encoding="utf-8"))
-    assert (folder / "out" / "nosub.en-US.mp4").is_file()
-    # Whatever Whisper heard, the run finished; a line with nothing to say is kept silent and flagged.
-    for segment in report["segments"]:
-        if not re.search(r"\w", segment["text"]):
-            assert "unvoiced" in segment, segment
+    report = json.loads((folder / "out" / "unsayable.en-US.json").read_text(encoding="utf-8"))
+    assert (folder / "out" / "unsayable.en-US.mp4").is_file()
+    # The run finished; the line with nothing to say is kept silent and flagged, the others are voiced.
+    unsayable = [s for s in report["segments"] if not re.search(r"\w", s["text"])]
+    assert [s["text"] for s in unsayable] == ["……"], report["segments"]
+    assert "unvoiced" in unsayable[0], unsayable[0]
+    assert all("unvoiced" not in s for s in report["segments"] if s is not unsayable[0])
 
 
 def vfr_keeps_its_timing(c, folder, result):
@@ -302,7 +309,8 @@ CASES = [
          r"第01集 顾总\.en-US\.mp4", check=one_output_set),
     Case("a 6 s Chinese cut is not refused as another language", copy_of("base.mp4"), 0, r"base\.en-US\.mp4",
          check=short_chinese_cut_is_not_refused),
-    Case("unvoiceable line", copy_of("nosub.mp4"), 0, r"nosub\.en-US\.mp4", check=unvoiced_line_is_flagged),
+    Case("unvoiceable line (a person's edit is bare punctuation)", with_an_unsayable_edit, 0, r"unsayable\.en-US\.mp4",
+         check=unvoiced_line_is_flagged),
     Case("variable frame rate", copy_of("vfr.mp4"), 0, r"vfr\.en-US\.mp4", check=vfr_keeps_its_timing),
     Case("odd frame size", copy_of("odd.mp4"), 0, r"odd\.en-US\.mp4", check=odd_size_is_padded),
 ]
