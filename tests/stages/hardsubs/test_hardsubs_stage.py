@@ -149,8 +149,8 @@ def test_the_removal_lists_only_its_own_band_as_its_files():
     relative one was looked for inside the work dir, missed, and the removal re-ran on every run."""
     from localize.stages.hardsubs.stage import UNSUBTITLE
 
-    untouched = {"video": "episode.mp4", "removed": False, "patch": None}
+    untouched = {"video": "episode.mp4", "patch": None}
     assert tuple(UNSUBTITLE.files(untouched)) == ()
     patch = {"source": "episode.mp4", "band": "/work/picture.band.mkv", "top": 0, "rows": 2, "width": 4,
              "height": 4, "fps_num": 30, "fps_den": 1}
-    assert tuple(UNSUBTITLE.files({"video": "episode.mp4", "removed": True, "patch": patch})) == ("/work/picture.band.mkv",)
+    assert tuple(UNSUBTITLE.files({"video": "episode.mp4", "patch": patch})) == ("/work/picture.band.mkv",)

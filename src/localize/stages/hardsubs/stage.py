@@ -26,8 +26,12 @@ class Picture:
     as a dict: readers apply :meth:`clean` to get the filters)."""
 
     video: str
-    removed: bool
     patch: dict | None = None
+
+    @property
+    def removed(self) -> bool:
+        """Whether any burned-in text was removed (else the picture is the episode's own)."""
+        return self.patch is not None
 
     def clean(self) -> BandPatch | None:
         """The band laid over :attr:`video`, or None when the picture is the episode's own."""
@@ -42,7 +46,7 @@ def _read(ctx: StageContext) -> HardsubAnalysis:
 def _remove(ctx: StageContext) -> Picture:
     picture = ctx.inputs["media"].picture_path
     patch = remove_hardsubs(picture, ctx.inputs["hardsub"], ctx.work.path(CLEAN_BAND), ctx.settings.hardsubs)
-    return Picture(video=str(picture), removed=patch is not None, patch=patch.to_dict() if patch else None)
+    return Picture(video=str(picture), patch=patch.to_dict() if patch else None)
 
 
 def language_verdict(asr: Transcript, events: list, options, episode_name: str) -> str:
