@@ -231,7 +231,7 @@ def main() -> None:
     patch = remove_hardsubs(sample.video, analysis, removed.with_suffix(".band.mkv"),
                             replace(options, removal=args.removal))
     removal_seconds = time.monotonic() - started
-    ffmpeg.run(ffmpeg.clean_picture_argv(patch, removed), what="laying the band over the source")
+    ffmpeg.write_clean_picture(patch, removed)
     region = band_region(band, geometry.width, geometry.height)
     frames = check_frames(lines, fps)
     readings = ocr_frames(removed, frames, region=region, threads=options.threads)

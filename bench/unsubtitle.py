@@ -164,7 +164,7 @@ def main() -> None:
                                       mode=mode, guard_frames=options.guard_frames)
             seconds = time.monotonic() - started
             # Measured on the picture every reader sees: the band laid over the source.
-            ffmpeg.run(ffmpeg.clean_picture_argv(result.patch, out), what="laying the band over the source")
+            ffmpeg.write_clean_picture(result.patch, out)
             row = {"seed": seed, "mode": mode, "seconds": round(seconds, 1), "style": truth["subtitle_style"],
                    "events_exact": timing["exact_boundaries"], "lines": len(lines),
                    "seconds_per_video_second": round(seconds / (sample.duration_ms / 1000), 3), **result.stats,

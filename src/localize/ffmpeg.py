@@ -140,6 +140,12 @@ def clean_picture_argv(patch: BandPatch, dst: Path) -> list[str]:
                        "-c:v", "libx264", "-qp", "0", "-preset", "ultrafast", "-f", "matroska", str(dst))
 
 
+def write_clean_picture(patch: BandPatch, dst: Path) -> Path:
+    """Write :func:`clean_picture_argv`'s file at ``dst`` and return ``dst``."""
+    run(clean_picture_argv(patch, dst), what="laying the subtitle band over the source")
+    return dst
+
+
 def render_argv(video: Path, audio: Path, dst: Path, *, subtitles: Path | None, fonts_dir: Path | None,
                 encoding: VideoEncoding, metadata: dict[str, str] | None = None,
                 extra_filters: list[str] | None = None, audio_language: str | None = None) -> list[str]:

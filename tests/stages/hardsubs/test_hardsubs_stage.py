@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from picture_helpers import whole_picture
 
+from localize.ffmpeg import write_clean_picture
 from localize.stages.hardsubs import HardsubAnalysis, HardsubOptions, analyse_hardsubs, remove_hardsubs
 from localize.stages.hardsubs.ocr import ocr_frames
 from localize.metrics import has_han
@@ -94,7 +94,7 @@ def test_inpainting_removes_the_text_and_leaves_other_frames_bit_exact(clip, ana
     assert patch.band == tmp_path / "band.mkv" and patch.band.exists() and patch.source == clip
     # Only the rows of the subtitle boxes are written; the rest is the source's own.
     assert 0 < patch.rows < H // 3 and patch.top >= analysis.band.top - 20
-    out = whole_picture(patch, tmp_path / "clean.mkv")
+    out = write_clean_picture(patch, tmp_path / "clean.mkv")
     source, cleaned = decode(clip), decode(out)
     assert source.shape == cleaned.shape == (N, W * H * 3 // 2)
     touched = np.zeros(N, bool)
@@ -117,7 +117,7 @@ def test_inpainting_removes_the_text_and_leaves_other_frames_bit_exact(clip, ana
 
 @pytest.mark.parametrize("mode", ["inpaint", "blur", "box"])
 def test_blur_and_box_modes(clip, analysis, tmp_path, mode):
-    out = whole_picture(remove_hardsubs(clip, analysis, tmp_path / f"{mode}.band.mkv", HardsubOptions(removal=mode)),
+    out = write_clean_picture(remove_hardsubs(clip, analysis, tmp_path / f"{mode}.band.mkv", HardsubOptions(removal=mode)),
                         tmp_path / f"{mode}.mkv")
     cleaned = decode(out)
     luma = cleaned[:, :W * H].reshape(-1, H, W)

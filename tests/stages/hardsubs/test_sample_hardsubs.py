@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 import pytest
-from picture_helpers import whole_picture
 
 from localize import ffmpeg
+from localize.ffmpeg import write_clean_picture
 from localize.stages.hardsubs import HardsubOptions, analyse_hardsubs, fuse, remove_hardsubs
 from localize.stages.hardsubs.ocr import ocr_frames
 from localize.metrics import cer, has_han
@@ -82,7 +82,7 @@ def test_removed_video_has_no_chinese_and_takes_english_in_the_band(sample_episo
     from localize.model import Segment
     from localize.stages.subtitles import Placement, build_cues, to_ssa
 
-    removed = whole_picture(remove_hardsubs(sample_episode.video, analysis, tmp_path / "band.mkv"),
+    removed = write_clean_picture(remove_hardsubs(sample_episode.video, analysis, tmp_path / "band.mkv"),
                             tmp_path / "removed.mkv")
     band = analysis.band
     region = (0, band.top - 66, 1080, band.bottom - band.top + 132)

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pysubs2
 import pytest
-from picture_helpers import whole_picture
 
 from localize import ffmpeg
+from localize.ffmpeg import write_clean_picture
 from localize.rawvideo import encode_frames, probe_frame_format
 from localize.sample.photo import Shot, render_frames
 from localize.stages.hardsubs.detect import SubtitleBand, read_frames
@@ -138,7 +138,7 @@ def test_temporal_fill_beats_spatial_inpainting_against_the_clean_plate(clip, tm
     for mode in ("temporal", "inpaint"):
         out = tmp_path / f"{mode}.mkv"
         result = remove_subtitles(clip[0], band, events, tmp_path / f"{mode}.band.mkv", mode=mode)
-        removed = luma(whole_picture(result.patch, out))
+        removed = luma(write_clean_picture(result.patch, out))
         scores[mode] = psnr(removed[text], clean[text])
         if mode == "temporal":
             assert result.stats["pixels_from_donors"] > 3 * result.stats["pixels_inpainted"]
