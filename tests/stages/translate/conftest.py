@@ -16,8 +16,8 @@ CHAT_TEMPLATE = ("{% for message in messages %}<|{{ message['role'] }}|>\n{{ mes
 
 
 def write_tiny_gguf(path: Path, *, n_embd: int = 32, n_layer: int = 2, n_head: int = 4, n_ff: int = 64,
-                    seed: int = 0) -> Path:
-    """Write the model to ``path`` and return it."""
+                    seed: int = 0, quantized: bool = False) -> Path:
+    """Write the model to ``path`` and return it; ``quantized`` stores its matrices as Q8_0, like a real GGUF."""
     import gguf
     import numpy as np
 
@@ -40,7 +40,7 @@ def write_tiny_gguf(path: Path, *, n_embd: int = 32, n_layer: int = 2, n_head: i
     writer.add_head_count_kv(n_head)
     writer.add_layer_norm_rms_eps(1e-5)
     writer.add_rope_dimension_count(n_embd // n_head)
-    writer.add_file_type(gguf.LlamaFileType.ALL_F32)
+    writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0 if quantized else gguf.LlamaFileType.ALL_F32)
     writer.add_tokenizer_model("llama")
     writer.add_token_list(tokens)
     writer.add_token_scores(scores)
@@ -50,21 +50,26 @@ def write_tiny_gguf(path: Path, *, n_embd: int = 32, n_layer: int = 2, n_head: i
     writer.add_unk_token_id(0)
     writer.add_chat_template(CHAT_TEMPLATE)
 
-    def weight(*shape: int) -> np.ndarray:
-        return (rng.standard_normal(shape) * 0.2).astype(np.float32)
+    def add_matrix(name: str, *shape: int) -> None:
+        values = (rng.standard_normal(shape) * 0.2).astype(np.float32)
+        if quantized:
+            kind = gguf.GGMLQuantizationType.Q8_0
+            writer.add_tensor(name, gguf.quants.quantize(values, kind), raw_dtype=kind)
+        else:
+            writer.add_tensor(name, values)
 
-    writer.add_tensor("token_embd.weight", weight(n_vocab, n_embd))
+    add_matrix("token_embd.weight", n_vocab, n_embd)
     writer.add_tensor("output_norm.weight", np.ones(n_embd, dtype=np.float32))
-    writer.add_tensor("output.weight", weight(n_vocab, n_embd))
+    add_matrix("output.weight", n_vocab, n_embd)
     for block in range(n_layer):
         prefix = f"blk.{block}"
         writer.add_tensor(f"{prefix}.attn_norm.weight", np.ones(n_embd, dtype=np.float32))
         for name in ("attn_q", "attn_k", "attn_v", "attn_output"):
-            writer.add_tensor(f"{prefix}.{name}.weight", weight(n_embd, n_embd))
+            add_matrix(f"{prefix}.{name}.weight", n_embd, n_embd)
         writer.add_tensor(f"{prefix}.ffn_norm.weight", np.ones(n_embd, dtype=np.float32))
-        writer.add_tensor(f"{prefix}.ffn_gate.weight", weight(n_ff, n_embd))
-        writer.add_tensor(f"{prefix}.ffn_up.weight", weight(n_ff, n_embd))
-        writer.add_tensor(f"{prefix}.ffn_down.weight", weight(n_embd, n_ff))
+        add_matrix(f"{prefix}.ffn_gate.weight", n_ff, n_embd)
+        add_matrix(f"{prefix}.ffn_up.weight", n_ff, n_embd)
+        add_matrix(f"{prefix}.ffn_down.weight", n_embd, n_ff)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()

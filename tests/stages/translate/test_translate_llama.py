@@ -86,6 +86,33 @@ def test_backend_runs_a_real_gguf_through_its_chat_template_with_retries_and_con
     assert not any(has_han(r.text) for r in results)
 
 
+def test_a_quantized_gguf_decodes_on_this_cpu_whatever_its_matrix_units(tmp_path):
+    """Quantized weights on an AMX CPU went into llama.cpp's AMX buffers, whose matrix product
+    segfaulted on the first decode (every quantized GGUF, the embedded Qwen included). The run is
+    in a child process, so a crash fails this test instead of ending pytest."""
+    pytest.importorskip("llama_cpp")
+    from conftest import write_tiny_gguf  # noqa: PLC0415 - this folder's fixture module
+
+    model = write_tiny_gguf(tmp_path / "q8.gguf", n_embd=64, n_ff=128, quantized=True)
+    code = ("import sys; from localize.locales import get_locale; "
+            "from localize.stages.translate import TranslationRequest, translate_lines; "
+            "r = translate_lines(TranslationRequest(['走吧。'], get_locale('en-US')), ['llama'], "
+            "options={'llama': {'model': sys.argv[1]}}); print(r[0].backend, r[0].attempts)")
+    done = subprocess.run([sys.executable, "-c", code, str(model)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-400:]}"
+    backend, attempts = done.stdout.split()
+    assert backend == "llama" and int(attempts) >= 1
+
+
+def test_amx_is_read_from_the_cpu_flags(tmp_path):
+    from localize.stages.translate.llama import cpu_has_amx
+
+    (tmp_path / "amx").write_text("processor : 0\nflags : fpu avx512f amx_bf16 amx_tile amx_int8\n")
+    (tmp_path / "plain").write_text("processor : 0\nflags : fpu avx2 avx512f\n")
+    assert cpu_has_amx(tmp_path / "amx") and not cpu_has_amx(tmp_path / "plain")
+    assert not cpu_has_amx(tmp_path / "absent")
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

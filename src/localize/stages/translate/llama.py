@@ -16,11 +16,14 @@ chosen; their mean is the line's confidence (:meth:`Translator.confidence`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import logging
 import os
 import re
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,10 +67,53 @@ def _load(path: str, n_ctx: int, threads: int) -> Any:
         raise ModelError("the llama backend needs llama-cpp-python: run `make setup` (it builds it, "
                          "5-15 min) or `pip install llama-cpp-python`") from None
     try:
-        return Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, seed=1234,
-                     verbose=False)
+        with _without_amx_buffers():
+            return Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, seed=1234,
+                         verbose=False)
     except (ValueError, RuntimeError) as exc:
         raise ModelError(f"llama.cpp cannot load {path}: {exc}") from None
+
+
+def cpu_has_amx(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """True when the CPU reports Intel AMX int8 tiles (Sapphire Rapids and later Xeons)."""
+    try:
+        return "amx_int8" in cpuinfo.read_text(errors="replace").split()
+    except OSError:
+        return False
+
+
+_PARAMS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _without_amx_buffers() -> Iterator[None]:
+    """Models loaded within the block keep their weights in plain CPU buffers on an AMX CPU.
+
+    llama.cpp as built here (llama-cpp-python 0.3.36, native build) puts quantized weights in
+    its AMX buffer type when the CPU has AMX, and its AMX matrix product then segfaults on the
+    first decode, with the embedded Qwen 1.5B and Gemma 270M alike (ggml_backend_amx_mul_mat).
+    The switch for it (the model's ``use_extra_bufts``) is not a ``Llama`` argument, so the
+    default model parameters it starts from are swapped for the block. Elsewhere the extra
+    buffers (weight repacking for AVX2) stay on.
+    """
+    if not cpu_has_amx():
+        yield
+        return
+    import llama_cpp.llama_cpp as bindings
+
+    default = bindings.llama_model_default_params
+
+    def plain_buffers() -> Any:
+        params = default()
+        params.use_extra_bufts = False
+        return params
+
+    with _PARAMS_LOCK:
+        bindings.llama_model_default_params = plain_buffers
+        try:
+            yield
+        finally:
+            bindings.llama_model_default_params = default
 
 
 @functools.lru_cache(maxsize=4)
