@@ -46,3 +46,25 @@ def test_an_edited_line_revoices_that_line_alone_and_a_setting_reruns_its_depend
     ran = {name.split(".")[0] for name, stage in stage_runs(louder).items() if not stage["cached"]}
     assert ran == {"mix"} | MARKET.dependents("mix") == {"mix", "lipsync", "export"}
     assert abs(louder["loudness"]["lufs"] + 16) <= 1
+
+
+def test_a_rerun_through_relative_folders_is_all_cache_hits(warm_work, short_episode, tmp_path, monkeypatch,
+                                                             localize_cli, series_glossary):
+    """`--out` and `--work-dir` relative to where localize runs (as `make demo` gives them): the removed
+    subtitle band was recorded through that relative path, looked for inside the work dir on the next
+    run, missed, and the removal ran again on every run; so did the export and the casting, whose
+    files (the delivered outputs, the series cast) were recorded the same way."""
+    monkeypatch.chdir(tmp_path)
+    warm_work.seed(tmp_path / "work", short_episode.video.stem)
+    removal = next((tmp_path / "work").glob("*/unsubtitle.json"))
+    removal.unlink()  # the removal runs here, through the relative work dir
+    args = (short_episode.video, "--to", "en-US", "--out", "out", "--work-dir", "work", "--glossary", series_glossary)
+    localize_cli(*args)
+    report_path = tmp_path / "out" / f"{short_episode.video.stem}.en-US.json"
+    first = stage_runs(json.loads(report_path.read_text(encoding="utf-8")))
+    assert not first["unsubtitle"]["cached"]
+    assert json.loads(removal.read_text(encoding="utf-8"))["data"]["patch"] is not None  # a band was removed
+
+    localize_cli(*args)
+    again = stage_runs(json.loads(report_path.read_text(encoding="utf-8")))
+    assert all(run["cached"] for run in again.values()), {name: run["cached"] for name, run in again.items()}

@@ -38,7 +38,7 @@ class MarketDelivery:
         """The cues are known: the job gets them (and the ASS file burned subtitles are drawn from)."""
         self.job = dataclasses.replace(self.job, subtitles_ass=work_root / subtitles["ass"], cues=cues_of(subtitles))
 
-    def start_picture_when_ready(self, picture: Callable[[], Picture]) -> None:
+    def start_picture_when_ready(self, picture: Callable[[], Picture], work_root: Path) -> None:
         """Start x264 on the picture as soon as ``picture()`` gives it (the subtitle removal may still
         be running), from a thread of its own, so it runs while the voices are made and mixed."""
         def start() -> None:
@@ -48,7 +48,7 @@ class MarketDelivery:
                 return
             with self._lock:
                 if not self._settled:
-                    self.job = dataclasses.replace(self.job, picture=Path(clean.video), band=clean.clean())
+                    self.job = dataclasses.replace(self.job, picture=Path(clean.video), band=clean.clean(work_root))
                     try:
                         self.picture_task = start_picture(self.job)
                     except (LocalizeError, OSError):
@@ -80,13 +80,15 @@ def _run(ctx: StageContext) -> dict:
     task = delivery.take_picture_task()
     as_removed = picture == Path(clean.video)  # else lip-sync made a whole new picture from the clean one
     job = dataclasses.replace(delivery.job, picture=picture, audio=ctx.work.path(ctx.inputs["mix"]["mix"]),
-                              band=clean.clean() if as_removed else None,
+                              band=clean.clean(ctx.work.root) if as_removed else None,
                               picture_task=task if as_removed else None)
     made = export(job)
     final_job = dataclasses.replace(job, video_out=delivery.final_outputs["video"],
                                     srt_out=delivery.final_outputs["srt"], outputs=delivery.final_outputs)
     return {"outputs": {role: str(delivery.staging.final(Path(path))) for role, path in made.items()},
-            "delivered": [str(path) for path in delivered_files(final_job)]}
+            # Absolute: files are looked for inside the work dir unless absolute, and an --out
+            # relative to where localize ran made every later run render the market again.
+            "delivered": [str(Path(path).resolve()) for path in delivered_files(final_job)]}
 
 
 STAGE = Stage(name="export", version=VERSION, gives="delivery", needs=("mix", "lipsync", "subtitles", "picture"),

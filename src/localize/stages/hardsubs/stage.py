@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
 from localize.errors import InputError
 from localize.ffmpeg import BandPatch
@@ -23,7 +24,7 @@ UNSUBTITLE_VERSION = f"{VERSION}.band"
 class Picture:
     """The picture every market exports: the episode's own (``video``), and where its Chinese text
     was removed, the band that replaces those rows (``patch``, a :class:`~localize.ffmpeg.BandPatch`
-    as a dict: readers apply :meth:`clean` to get the filters)."""
+    as a dict whose band file is named inside the work dir: readers apply :meth:`clean` to get it)."""
 
     video: str
     patch: dict | None = None
@@ -33,9 +34,14 @@ class Picture:
         """Whether any burned-in text was removed (else the picture is the episode's own)."""
         return self.patch is not None
 
-    def clean(self) -> BandPatch | None:
-        """The band laid over :attr:`video`, or None when the picture is the episode's own."""
-        return BandPatch.from_dict(self.patch) if self.patch else None
+    def clean(self, work_root: Path) -> BandPatch | None:
+        """The band laid over :attr:`video`, its file found in ``work_root``, or None when the picture
+        is the episode's own. (Records made before the band was named inside the work dir hold an
+        absolute path, which the join keeps.)"""
+        if not self.patch:
+            return None
+        patch = BandPatch.from_dict(self.patch)
+        return dataclasses.replace(patch, band=Path(work_root) / patch.band)
 
 
 def _read(ctx: StageContext) -> HardsubAnalysis:
@@ -46,7 +52,11 @@ def _read(ctx: StageContext) -> HardsubAnalysis:
 def _remove(ctx: StageContext) -> Picture:
     picture = ctx.inputs["media"].picture_path
     patch = remove_hardsubs(picture, ctx.inputs["hardsub"], ctx.work.path(CLEAN_BAND), ctx.settings.hardsubs)
-    return Picture(video=str(picture), patch=patch.to_dict() if patch else None)
+    if patch is None:
+        return Picture(video=str(picture))
+    # The band is named inside the work dir: a path through an --out relative to where localize ran
+    # was looked for inside the work dir on the next run, missed, and the removal ran again.
+    return Picture(video=str(picture), patch={**patch.to_dict(), "band": CLEAN_BAND})
 
 
 def language_verdict(asr: Transcript, events: list, options, episode_name: str) -> str:

@@ -266,9 +266,10 @@ def _run_stage(ctx: StageContext) -> dict:
     dub, rate = read_wav(ctx.work.path(ctx.inputs["mix"]["dub"]))
     lines = [(seg.start_ms, seg.end_ms) for seg in ctx.inputs["transcript"].segments]
     result = run_lipsync(picture, resample(to_mono(dub), rate, 16000), lines, out_video,
-                         LipsyncOptions(checkpoint=Path(checkpoint)), band=clean.clean())
+                         LipsyncOptions(checkpoint=Path(checkpoint)), band=clean.clean(ctx.work.root))
     made = result.output is not None and out_video.exists()
-    return {**dataclasses.asdict(result), "picture": str(out_video if made else picture)}
+    # Absolute when made: a path through a relative work dir would be looked for inside the work dir.
+    return {**dataclasses.asdict(result), "picture": str(out_video.resolve() if made else picture)}
 
 
 STAGE = Stage(name="lipsync", version=VERSION, gives="lipsync", needs=("mix", "picture", "transcript"),
