@@ -63,7 +63,8 @@ def _run(ctx: StageContext) -> EpisodeVoices:
     finally:
         backend.close()
     # Absolute: a path relative to where localize ran would be looked for inside the work dir.
-    return EpisodeVoices(cast_file=str(Path(cast.path).resolve()), characters=dict(cast.characters), voices=dict(cast.voices),
+    return EpisodeVoices(cast_file=str(Path(cast.path).resolve()), characters=dict(cast.characters),
+                         voices=dict(cast.voices),
                          profiles={k: (p.to_dict() if p and audio is not None else None)
                                    for k, p in cast.profiles.items()})
 
