@@ -48,23 +48,42 @@ def test_an_edited_line_revoices_that_line_alone_and_a_setting_reruns_its_depend
     assert abs(louder["loudness"]["lufs"] + 16) <= 1
 
 
-def test_a_rerun_through_relative_folders_is_all_cache_hits(warm_work, short_episode, tmp_path, monkeypatch,
-                                                             localize_cli, series_glossary):
+def test_a_rerun_through_relative_folders_is_all_cache_hits_and_a_moved_episode_keeps_them(
+        warm_work, short_episode, tmp_path, monkeypatch, localize_cli, series_glossary):
     """`--out` and `--work-dir` relative to where localize runs (as `make demo` gives them): the removed
     subtitle band was recorded through that relative path, looked for inside the work dir on the next
     run, missed, and the removal ran again on every run; so did the export and the casting, whose
-    files (the delivered outputs, the series cast) were recorded the same way."""
+    files (the delivered outputs, the series cast) were recorded the same way.
+
+    Then the episode is moved: the work dir is keyed by content, so its records are met again, and
+    they must not send the export to the episode's old path."""
+    import shutil
+
     monkeypatch.chdir(tmp_path)
+    name = short_episode.video.name
+    (tmp_path / "shoot").mkdir()
+    shutil.copy2(short_episode.video, tmp_path / "shoot" / name)
     warm_work.seed(tmp_path / "work", short_episode.video.stem)
     removal = next((tmp_path / "work").glob("*/unsubtitle.json"))
     removal.unlink()  # the removal runs here, through the relative work dir
-    args = (short_episode.video, "--to", "en-US", "--out", "out", "--work-dir", "work", "--glossary", series_glossary)
-    localize_cli(*args)
+    removal.with_name("ingest.json").unlink()  # so does the ingest, of the episode where it is now
+    options = ("--to", "en-US", "--out", "out", "--work-dir", "work", "--glossary", series_glossary)
+    localize_cli(f"shoot/{name}", *options)
     report_path = tmp_path / "out" / f"{short_episode.video.stem}.en-US.json"
     first = stage_runs(json.loads(report_path.read_text(encoding="utf-8")))
     assert not first["unsubtitle"]["cached"]
     assert json.loads(removal.read_text(encoding="utf-8"))["data"]["patch"] is not None  # a band was removed
 
-    localize_cli(*args)
+    localize_cli(f"shoot/{name}", *options)
     again = stage_runs(json.loads(report_path.read_text(encoding="utf-8")))
     assert all(run["cached"] for run in again.values()), {name: run["cached"] for name, run in again.items()}
+
+    # The series folder moves whole (its name is the series, whose cast the casting reads).
+    (tmp_path / "archive").mkdir()
+    (tmp_path / "shoot").rename(tmp_path / "archive" / "shoot")
+    video = tmp_path / "out" / f"{short_episode.video.stem}.en-US.mp4"
+    video.unlink()  # the export must read the picture again, from where the episode now is
+    localize_cli(f"archive/shoot/{name}", *options)
+    moved = stage_runs(json.loads(report_path.read_text(encoding="utf-8")))
+    assert [stage for stage, run in moved.items() if not run["cached"]] == ["export.en-US"]
+    assert video.stat().st_size > 0

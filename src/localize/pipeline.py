@@ -286,7 +286,7 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
         def subtitles_ready(subtitles: dict) -> None:
             delivery.with_subtitles(subtitles, work.root)
             if options.lipsync_checkpoint is None:  # x264 runs while Python voices, once the picture exists
-                delivery.start_picture_when_ready(lambda: analysis.picture, work.root)
+                delivery.start_picture_when_ready(lambda: analysis.picture, episode, work.root)
 
         cast_updates: list = []
         try:
@@ -303,8 +303,8 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
         report = write_report(staged["report"], episode, analysis, locale, market, work, options, listed)
         write_qc_page(staged["qc"], QcInputs(report=report, mix=work.path(market["mix"]["mix"]),
                                              target_lufs=options.mix.target_lufs, source=episode,
-                                             picture=Path(analysis.picture.video), hardsub=analysis.hardsub,
-                                             band=analysis.picture.clean(work.root)))
+                                             picture=analysis.picture.video(episode, work.root),
+                                             hardsub=analysis.hardsub, band=analysis.picture.clean(episode, work.root)))
     for path, cast in cast_updates:  # the market is delivered: its casting joins the series cast
         cast_save(cast, path)
     if cast_updates:  # the cast artifact now matches the file it wrote

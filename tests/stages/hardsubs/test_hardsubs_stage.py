@@ -145,12 +145,26 @@ def test_episode_without_burned_in_subtitles_passes_through(tmp_path):
 
 
 def test_the_removal_lists_only_its_own_band_as_its_files():
-    """The episode's path is the ingest's, possibly relative to where localize was run: listed here, a
-    relative one was looked for inside the work dir, missed, and the removal re-ran on every run."""
+    """The picture under the band is the ingest's (the episode, wherever it now is): listed here, a
+    relative path was looked for inside the work dir, missed, and the removal re-ran on every run."""
     from localize.stages.hardsubs.stage import UNSUBTITLE
 
-    untouched = {"video": "episode.mp4", "patch": None}
-    assert tuple(UNSUBTITLE.files(untouched)) == ()
-    patch = {"source": "episode.mp4", "band": "/work/picture.band.mkv", "top": 0, "rows": 2, "width": 4,
+    assert tuple(UNSUBTITLE.files({"conformed": "", "patch": None})) == ()
+    patch = {"source": "", "band": "picture.band.mkv", "top": 0, "rows": 2, "width": 4,
              "height": 4, "fps_num": 30, "fps_den": 1}
-    assert tuple(UNSUBTITLE.files({"video": "episode.mp4", "patch": patch})) == ("/work/picture.band.mkv",)
+    assert tuple(UNSUBTITLE.files({"conformed": "", "patch": patch})) == ("picture.band.mkv",)
+
+
+def test_the_clean_picture_is_found_from_the_run_not_the_record(tmp_path):
+    """Records name no path outside the work dir: the same episode, moved, meets them again."""
+    from localize.stages.hardsubs.stage import Picture
+
+    patch = {"source": "", "band": "picture.band.mkv", "top": 0, "rows": 2, "width": 4,
+             "height": 4, "fps_num": 30, "fps_den": 1}
+    moved, work = tmp_path / "moved" / "ep01.mp4", tmp_path / "work"
+    over_episode = Picture(conformed="", patch=patch).clean(moved, work)
+    assert (over_episode.source, over_episode.band) == (moved, work / "picture.band.mkv")
+    over_copy = Picture(conformed="picture.conformed.mkv", patch=patch)
+    assert over_copy.video(moved, work) == work / "picture.conformed.mkv"
+    assert over_copy.clean(moved, work).source == work / "picture.conformed.mkv"
+    assert Picture().clean(moved, work) is None and Picture().video(moved, work) == moved

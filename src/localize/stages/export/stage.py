@@ -19,6 +19,7 @@ from localize.errors import LocalizeError
 from localize.stages.contract import Stage, StageContext
 from localize.stages.export import VERSION, ExportJob, PictureTask, delivered_files, export, start_picture
 from localize.stages.hardsubs.stage import Picture
+from localize.stages.lipsync.stage import synced_picture
 from localize.stages.subtitles.stage import cues_of
 
 
@@ -38,7 +39,7 @@ class MarketDelivery:
         """The cues are known: the job gets them (and the ASS file burned subtitles are drawn from)."""
         self.job = dataclasses.replace(self.job, subtitles_ass=work_root / subtitles["ass"], cues=cues_of(subtitles))
 
-    def start_picture_when_ready(self, picture: Callable[[], Picture], work_root: Path) -> None:
+    def start_picture_when_ready(self, picture: Callable[[], Picture], episode: Path, work_root: Path) -> None:
         """Start x264 on the picture as soon as ``picture()`` gives it (the subtitle removal may still
         be running), from a thread of its own, so it runs while the voices are made and mixed."""
         def start() -> None:
@@ -48,7 +49,8 @@ class MarketDelivery:
                 return
             with self._lock:
                 if not self._settled:
-                    self.job = dataclasses.replace(self.job, picture=Path(clean.video), band=clean.clean(work_root))
+                    self.job = dataclasses.replace(self.job, picture=clean.video(episode, work_root),
+                                                   band=clean.clean(episode, work_root))
                     try:
                         self.picture_task = start_picture(self.job)
                     except (LocalizeError, OSError):
@@ -76,12 +78,12 @@ def _external(ctx: StageContext) -> list[str]:
 def _run(ctx: StageContext) -> dict:
     delivery: MarketDelivery = ctx.runtime["delivery"]
     clean: Picture = ctx.inputs["picture"]
-    picture = Path(ctx.inputs["lipsync"]["picture"])
+    synced = synced_picture(ctx.inputs["lipsync"], ctx.work.root)  # a whole new picture made from the clean one
     task = delivery.take_picture_task()
-    as_removed = picture == Path(clean.video)  # else lip-sync made a whole new picture from the clean one
-    job = dataclasses.replace(delivery.job, picture=picture, audio=ctx.work.path(ctx.inputs["mix"]["mix"]),
-                              band=clean.clean(ctx.work.root) if as_removed else None,
-                              picture_task=task if as_removed else None)
+    job = dataclasses.replace(delivery.job, audio=ctx.work.path(ctx.inputs["mix"]["mix"]),
+                              picture=synced or clean.video(ctx.episode, ctx.work.root),
+                              band=None if synced else clean.clean(ctx.episode, ctx.work.root),
+                              picture_task=None if synced else task)
     made = export(job)
     final_job = dataclasses.replace(job, video_out=delivery.final_outputs["video"],
                                     srt_out=delivery.final_outputs["srt"], outputs=delivery.final_outputs)

@@ -15,18 +15,23 @@ from localize.stages.contract import Stage, StageContext
 from localize.stages.hardsubs import VERSION, HardsubAnalysis, analyse_hardsubs, fuse, remove_hardsubs
 
 CLEAN_BAND = "picture.band.mkv"
-# The removal's own version: its output changed form (a band, not a whole picture) without the
-# reading of the subtitles changing.
-UNSUBTITLE_VERSION = f"{VERSION}.band"
+# The removal's own version: its output changed form (a band, not a whole picture; then no path of
+# the episode's) without the reading of the subtitles changing.
+UNSUBTITLE_VERSION = f"{VERSION}.band.2"
 
 
 @dataclass
 class Picture:
-    """The picture every market exports: the episode's own (``video``), and where its Chinese text
-    was removed, the band that replaces those rows (``patch``, a :class:`~localize.ffmpeg.BandPatch`
-    as a dict whose band file is named inside the work dir: readers apply :meth:`clean` to get it)."""
+    """The picture every market exports, and where its Chinese text was removed, the band that
+    replaces those rows (``patch``, a :class:`~localize.ffmpeg.BandPatch` as a dict).
 
-    video: str
+    Like the ingest's record it names no path outside the work dir (the episode may have moved since
+    it was made): ``conformed`` is the name of the ingest's conformed copy in the work dir when the
+    band lies over that copy, "" when it lies over the episode. Readers apply :meth:`video` and
+    :meth:`clean` with the run's episode and work dir.
+    """
+
+    conformed: str = ""
     patch: dict | None = None
 
     @property
@@ -34,29 +39,36 @@ class Picture:
         """Whether any burned-in text was removed (else the picture is the episode's own)."""
         return self.patch is not None
 
-    def clean(self, work_root: Path) -> BandPatch | None:
-        """The band laid over :attr:`video`, its file found in ``work_root``, or None when the picture
-        is the episode's own. (Records made before the band was named inside the work dir hold an
-        absolute path, which the join keeps.)"""
+    def video(self, episode: Path, work_root: Path) -> Path:
+        """The picture the band lies over: ``episode`` itself, or its conformed copy in ``work_root``."""
+        return Path(work_root) / self.conformed if self.conformed else Path(episode)
+
+    def clean(self, episode: Path, work_root: Path) -> BandPatch | None:
+        """The band laid over :meth:`video`, its file found in ``work_root``, or None when the picture
+        is the episode's own."""
         if not self.patch:
             return None
         patch = BandPatch.from_dict(self.patch)
-        return dataclasses.replace(patch, band=Path(work_root) / patch.band)
+        return dataclasses.replace(patch, source=self.video(episode, work_root), band=Path(work_root) / patch.band)
+
+
+def _picture(ctx: StageContext) -> Path:
+    return ctx.inputs["media"].picture_in(ctx.episode, ctx.work.root)
 
 
 def _read(ctx: StageContext) -> HardsubAnalysis:
-    media = ctx.inputs["media"]
-    return analyse_hardsubs(media.picture_path, media.media.duration_ms, ctx.settings.hardsubs)
+    return analyse_hardsubs(_picture(ctx), ctx.inputs["media"].media.duration_ms, ctx.settings.hardsubs)
 
 
 def _remove(ctx: StageContext) -> Picture:
-    picture = ctx.inputs["media"].picture_path
+    picture = _picture(ctx)
+    conformed = picture.name if ctx.inputs["media"].conformed else ""
     patch = remove_hardsubs(picture, ctx.inputs["hardsub"], ctx.work.path(CLEAN_BAND), ctx.settings.hardsubs)
     if patch is None:
-        return Picture(video=str(picture))
-    # The band is named inside the work dir: a path through an --out relative to where localize ran
-    # was looked for inside the work dir on the next run, missed, and the removal ran again.
-    return Picture(video=str(picture), patch={**patch.to_dict(), "band": CLEAN_BAND})
+        return Picture(conformed=conformed)
+    # Names only: a path through an --out relative to where localize ran was looked for inside the
+    # work dir on the next run, and a moved episode's old path is gone.
+    return Picture(conformed=conformed, patch={**patch.to_dict(), "source": "", "band": CLEAN_BAND})
 
 
 def language_verdict(asr: Transcript, events: list, options, episode_name: str) -> str:
@@ -96,7 +108,7 @@ HARDSUBS = Stage(name="hardsubs", version=VERSION, gives="hardsub", needs=("medi
                  output=HardsubAnalysis, run=_read, summary="find the burned-in subtitle band and read it (OCR)")
 UNSUBTITLE = Stage(name="unsubtitle", version=UNSUBTITLE_VERSION, gives="picture", needs=("media", "hardsub"),
                    settings=("hardsubs",), output=Picture, run=_remove,
-                   # Its own file only: the episode's picture is the ingest's (a path relative to where it was run).
+                   # Its own file only: the picture it lies over is the ingest's.
                    files=lambda data: (data["patch"]["band"],) if data.get("patch") else (),
                    summary="remove the burned-in text from the picture (temporal, inpaint, blur or box)")
 FUSE = Stage(name="fuse", version="2", gives="transcript", needs=("asr", "hardsub"), settings=("transcribe",),

@@ -26,22 +26,29 @@ SILENCE_PEAK = 1e-3  # about -60 dBFS
 
 @dataclass
 class IngestResult:
-    """The validated input: its media facts and the extracted audio files (names in the work dir)."""
+    """The validated input: its media facts and the extracted audio files (names in the work dir).
 
-    source: str
+    No field holds the episode's path: the work dir is keyed by content, so the same file moved or
+    copied elsewhere meets these records again, and readers take its path from the run.
+    """
+
+    source: str  # the file's name when it was ingested, for people reading the work dir
     digest: str
     media: MediaInfo
     audio_analysis: str
     audio_mix: str
     mix_channels: int
-    # The picture every later stage reads: the source itself, or a conformed copy in the work dir
-    # (``conformed`` says why: variable frame rate, odd size); ``media`` then describes that copy.
+    # Where ``conformed`` says why (variable frame rate, odd size): the name of the conformed copy in
+    # the work dir that every later stage reads instead of the episode; ``media`` describes that copy.
     picture: str = ""
     conformed: list[str] = field(default_factory=list)
 
-    @property
-    def picture_path(self) -> Path:
-        return Path(self.picture or self.source)
+    def picture_in(self, episode: Path, work_root: Path) -> Path:
+        """The picture later stages read: the conformed copy in ``work_root``, else ``episode`` itself.
+        (Records made before names were kept hold the copy's whole path, whose name the join keeps.)"""
+        if self.conformed:
+            return Path(work_root) / Path(self.picture).name
+        return Path(episode)
 
 
 def check_readable(path: Path) -> None:
@@ -83,8 +90,9 @@ def ingest(path: Path, digest: str, work: WorkDir) -> IngestResult:
         shape = ffmpeg.probe(picture)
         media = dataclasses.replace(media, width=shape.width, height=shape.height, fps_num=shape.fps_num,
                                     fps_den=shape.fps_den, rotation=shape.rotation, nominal_fps=shape.nominal_fps)
-    return IngestResult(source=str(path), digest=digest, media=media, audio_analysis=analysis.name,
-                        audio_mix=mix.name, mix_channels=channels, picture=str(picture), conformed=conformed)
+    return IngestResult(source=path.name, digest=digest, media=media, audio_analysis=analysis.name,
+                        audio_mix=mix.name, mix_channels=channels, picture=picture.name if conformed else "",
+                        conformed=conformed)
 
 
 def conform_picture(path: Path, media: MediaInfo, work: WorkDir) -> tuple[Path, list[str]]:

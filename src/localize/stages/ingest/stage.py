@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from localize.stages.contract import Stage, StageContext
 from localize.stages.ingest import VERSION, IngestResult, ingest
@@ -23,5 +24,5 @@ def _run(ctx: StageContext) -> IngestResult:
 
 STAGE = Stage(name="ingest", version=VERSION, gives="media", needs=("source",), output=IngestResult, run=_run,
               files=lambda data: (data["audio_analysis"], data["audio_mix"],
-                                  *([data["picture"]] if data.get("conformed") else [])),
+                                  *([Path(data["picture"]).name] if data.get("conformed") else [])),
               summary="probe and validate the episode; extract 16 kHz mono and 48 kHz audio; conform a VFR or odd-sized picture")

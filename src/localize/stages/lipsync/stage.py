@@ -258,22 +258,29 @@ def _run_stage(ctx: StageContext) -> dict:
 
     checkpoint = ctx.settings.lipsync_checkpoint
     clean = ctx.inputs["picture"]
-    picture = Path(clean.video)
+    picture = clean.video(ctx.episode, ctx.work.root)
     if checkpoint is None:
         skipped = run_lipsync(picture, np.zeros(0, dtype=np.float32), [], ctx.work.path("unused"), LipsyncOptions())
-        return {**dataclasses.asdict(skipped), "picture": str(picture)}
+        return {**dataclasses.asdict(skipped), "picture": ""}
     out_video = ctx.work.path(f"lipsync.{ctx.locale.tag}.mkv")
     dub, rate = read_wav(ctx.work.path(ctx.inputs["mix"]["dub"]))
     lines = [(seg.start_ms, seg.end_ms) for seg in ctx.inputs["transcript"].segments]
     result = run_lipsync(picture, resample(to_mono(dub), rate, 16000), lines, out_video,
-                         LipsyncOptions(checkpoint=Path(checkpoint)), band=clean.clean(ctx.work.root))
+                         LipsyncOptions(checkpoint=Path(checkpoint)), band=clean.clean(ctx.episode, ctx.work.root))
     made = result.output is not None and out_video.exists()
-    # Absolute when made: a path through a relative work dir would be looked for inside the work dir.
-    return {**dataclasses.asdict(result), "picture": str(out_video.resolve() if made else picture)}
+    return {**dataclasses.asdict(result), "picture": out_video.name if made else ""}
+
+
+def synced_picture(data: dict, work_root: Path) -> Path | None:
+    """The picture lip-sync made (``data`` is its record), in ``work_root``; None when it made none
+    and the clean picture stands. (Older records hold whole paths, whose names the join keeps.)"""
+    if not data.get("output") or not data.get("picture"):
+        return None
+    return Path(work_root) / Path(data["picture"]).name
 
 
 STAGE = Stage(name="lipsync", version=VERSION, gives="lipsync", needs=("mix", "picture", "transcript"),
               settings=("lipsync_checkpoint",), per_market=True, run=_run_stage,
-              # Its own picture only; a skipped run hands on the episode's (the ingest's, maybe a relative path).
-              files=lambda data: (data["picture"],) if data.get("output") else (),
+              # Its own picture, by name (the clean one is the removal's).
+              files=lambda data: (Path(data["picture"]).name,) if data.get("output") else (),
               summary="re-lip-sync faces to the dub where a Wav2Lip checkpoint is given (else skipped)")
