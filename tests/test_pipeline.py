@@ -84,6 +84,10 @@ def test_a_rerun_through_relative_folders_is_all_cache_hits_and_a_moved_episode_
     video = tmp_path / "out" / f"{short_episode.video.stem}.en-US.mp4"
     video.unlink()  # the export must read the picture again, from where the episode now is
     localize_cli(f"archive/shoot/{name}", *options)
-    moved = stage_runs(json.loads(report_path.read_text(encoding="utf-8")))
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    moved = stage_runs(report)
     assert [stage for stage, run in moved.items() if not run["cached"]] == ["export.en-US"]
     assert video.stat().st_size > 0
+    # The review desk re-renders from the report, started from anywhere.
+    assert report["source"]["path"] == str(tmp_path / "archive" / "shoot" / name)
+    assert report["outputs"]["video"] == str(video) and report["work_dir"] == str(removal.parent)

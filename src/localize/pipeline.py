@@ -179,7 +179,8 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
         "tool": {"name": "localize", "version": __version__},
         "ai_generated": True,
         "ai_label": AI_LABEL,
-        "source": {"path": str(episode), "sha256": analysis.ingest.digest, "duration": media.duration_ms / 1000,
+        # Absolute: the review desk renders the market again from wherever it is started.
+        "source": {"path": str(episode.resolve()), "sha256": analysis.ingest.digest, "duration": media.duration_ms / 1000,
                    "width": media.width, "height": media.height, "fps": round(media.fps, 3),
                    "audio_channels": media.audio_channels, "language": analysis.transcript.language,
                    **({"language_note": analysis.transcript.language_note}
@@ -347,7 +348,7 @@ def check_options(options: PipelineOptions) -> None:
 
 def work_dir_for(episode: Path, digest: str, out_dir: Path, options: PipelineOptions) -> WorkDir:
     root = options.work_root or out_dir / ".localize-work"
-    return WorkDir(Path(root) / f"{episode.stem}-{digest[:12]}")
+    return WorkDir(Path(root).resolve() / f"{episode.stem}-{digest[:12]}")
 
 
 def localize_episode(episode: Path, locales: list[str], out_dir: Path,
@@ -362,7 +363,9 @@ def localize_episode(episode: Path, locales: list[str], out_dir: Path,
     targets = list({locale.tag: locale for locale in (get_locale(tag) for tag in locales)}.values())
     check_options(options)
     check_readable(episode)
-    out_dir = Path(out_dir)
+    # Absolute from here on: the report's outputs and work dir are read later from anywhere (the review
+    # desk), and the work dir's records are looked for inside it unless absolute.
+    out_dir = Path(out_dir).resolve()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
