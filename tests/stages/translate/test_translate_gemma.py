@@ -95,9 +95,28 @@ def test_gemma_follows_market_rules_for_money_and_slang():
     assert "promise" in en[0].text.lower(), en[0].text
 
 
-@pytest.mark.parametrize("tag", ["en-US", "es-MX"])
-def test_batched_first_tries_decode_what_line_by_line_greedy_decoding_gives(tag):
+@pytest.fixture
+def gemma_in(monkeypatch):
+    """Gemma in a dtype of the test's choosing; the default's model is loaded again afterwards.
+    (The model, its prompt caches and its heads are per process: another dtype needs them all anew.)"""
+    from localize.stages.translate import gemma
+
+    def use(dtype: str) -> None:
+        gemma.unload()
+        monkeypatch.setenv("LOCALIZE_GEMMA_DTYPE", dtype)
+
+    yield use
+    gemma.unload()
+
+
+@pytest.mark.parametrize(("tag", "dtype"), [("en-US", "float32"), ("es-MX", "float32"), ("en-US", "bfloat16")])
+def test_batched_first_tries_decode_what_line_by_line_greedy_decoding_gives(tag, dtype, gemma_in):
+    """Padding a batch changes no line. In bfloat16 (the default where the CPU multiplies it natively)
+    that holds for the greedy first tries, but not for beam retries: their candidates' scores are close
+    enough that bfloat16's rounding, which depends on the batch's shape, picks others (measured: es-MX)."""
     from localize.stages.translate.gemma import GemmaTranslator, _script_key
+
+    gemma_in(dtype)
 
     # Lines of different lengths, so the batch is padded and rows stop at different steps.
     lines = ["林晓，你被开除了。", "顾总，这份合同您今天必须签，不然明天就来不及了。", "我不需要你的同情。", "走！"]
@@ -112,6 +131,8 @@ def test_batched_first_tries_decode_what_line_by_line_greedy_decoding_gives(tag)
     assert all(c is not None and -20 < c <= 0 for c in confidences)
     assert [t.split("\n")[0].strip() for t in together] == [t.split("\n")[0].strip() for t in one_by_one]
     assert all(t.strip() for t in together)
+    if dtype != "float32":
+        return
     # Retries batch through generate(): the padding between prefix and line changes nothing there either.
     notes = [translator._suffix(request, i, terms, "say it shorter") for i in range(len(lines))]
     alone = [translator._generate(prefix, [s], script, [m], attempt=2)[0] for s, m in zip(notes, limits)]
@@ -140,5 +161,6 @@ def test_batched_first_tries_decode_what_line_by_line_greedy_decoding_gives(tag)
         original = stored.get_slice("model.embed_tokens.weight")
         for token in (0, int(allowed[5]), int(loaded.order[-1])):
             assert torch.equal(weight[loaded.position[token]], original[token:token + 1][0])
-    hidden = torch.randn(1, 1, weight.shape[1])
-    assert torch.allclose(loaded.model.lm_head(hidden)[0, 0, allowed], (hidden @ rows.T)[0, 0], atol=1e-5)
+    hidden = torch.randn(1, 1, weight.shape[1], dtype=weight.dtype)  # float32, or bfloat16 (default_dtype)
+    close = {"atol": 1e-5} if weight.dtype == torch.float32 else {"atol": 2e-2, "rtol": 2e-2}
+    assert torch.allclose(loaded.model.lm_head(hidden)[0, 0, allowed], (hidden @ rows.T)[0, 0], **close)
