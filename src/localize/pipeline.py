@@ -180,7 +180,8 @@ def write_report(path: Path, episode: Path, analysis: Analysis, locale: Locale, 
         "ai_generated": True,
         "ai_label": AI_LABEL,
         # Absolute: the review desk renders the market again from wherever it is started.
-        "source": {"path": str(episode.resolve()), "sha256": analysis.ingest.digest, "duration": media.duration_ms / 1000,
+        "source": {"path": str(episode.resolve()), "sha256": analysis.ingest.digest,
+                   "duration": media.duration_ms / 1000,
                    "width": media.width, "height": media.height, "fps": round(media.fps, 3),
                    "audio_channels": media.audio_channels, "language": analysis.transcript.language,
                    **({"language_note": analysis.transcript.language_note}

@@ -38,6 +38,23 @@ def test_prepare_gives_a_complete_folder_fast_once_converted():
     assert (folder / "tokenizer.json").is_file()
 
 
+def test_a_bfloat16_folder_is_cast_once_from_the_float32_one_at_half_its_size():
+    import json
+    import struct
+
+    from localize.stages.translate.gemma import hf_dir, prepare
+
+    folder = prepare(dtype="bfloat16")  # `localize models --prepare` makes it where the CPU runs bfloat16
+    started = time.perf_counter()
+    assert prepare(dtype="bfloat16") == folder == hf_dir("bfloat16") != hf_dir()
+    assert time.perf_counter() - started < 1.0
+    weights = folder / "model.safetensors"
+    with open(weights, "rb") as handle:
+        header = json.loads(handle.read(struct.unpack("<Q", handle.read(8))[0]))
+    assert {entry["dtype"] for name, entry in header.items() if name != "__metadata__"} == {"BF16"}
+    assert abs(weights.stat().st_size / (hf_dir() / "model.safetensors").stat().st_size - 0.5) < 0.01
+
+
 def test_gemma_translates_microdrama_lines_to_english():
     lines = ["顾总，这份合同您今天必须签。", "林晓，你被开除了。", "我不需要你的同情。", "顾晨，我恨你！"]
     locale = get_locale("en-US")

@@ -282,5 +282,5 @@ def synced_picture(data: dict, work_root: Path) -> Path | None:
 STAGE = Stage(name="lipsync", version=VERSION, gives="lipsync", needs=("mix", "picture", "transcript"),
               settings=("lipsync_checkpoint",), per_market=True, run=_run_stage,
               # Its own picture, by name (the clean one is the removal's).
-              files=lambda data: (Path(data["picture"]).name,) if data.get("output") else (),
+              files=lambda data: (Path(data["picture"]).name,) if data.get("output") and data.get("picture") else (),
               summary="re-lip-sync faces to the dub where a Wav2Lip checkpoint is given (else skipped)")

@@ -189,11 +189,15 @@ def prepare(force: bool = False, dtype: str = "float32") -> Path:
     else:
         source = prepare(force=force)
         log.info("casting %s to %s in %s (once)", source.name, dtype, target)
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=getattr(torch, dtype))
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(source)
+            model = AutoModelForCausalLM.from_pretrained(source, dtype=getattr(torch, dtype))
+        except Exception as exc:  # noqa: BLE001 - any loader failure means the model is unusable
+            raise ModelError(f"cannot load the Gemma model from {source}: {type(exc).__name__}: {exc}; "
+                             f"delete the folder and run `localize models --prepare`") from None
     try:
-        _write_folder(target, model, tokenizer, {"source": source.name, "size": source.stat().st_size,
-                                                 "dtype": dtype})
+        _write_folder(target, model, tokenizer, {"source": source.name, "dtype": dtype,
+                                                 **({"size": source.stat().st_size} if source.is_file() else {})})
     finally:
         del model
         gc.collect()
