@@ -385,12 +385,12 @@ def models(prepare: bool, optional: tuple[str, ...]) -> None:
     if prepare:
         for name, path in embedded.prepare_all().items():
             click.echo(f"{name}: {path}")
-        from localize.stages.translate.gemma import default_dtype
+        from localize.stages.translate.gemma import configured_dtype
         from localize.stages.translate.gemma import prepare as prepare_gemma
 
         click.echo(f"gemma-3-270m (transformers): {prepare_gemma()}")
-        if default_dtype() != "float32":  # the dtype this CPU runs it in
-            click.echo(f"gemma-3-270m (transformers, {default_dtype()}): {prepare_gemma(dtype=default_dtype())}")
+        if configured_dtype() != "float32":  # $LOCALIZE_GEMMA_DTYPE asks for another
+            click.echo(f"gemma-3-270m (transformers, {configured_dtype()}): {prepare_gemma(dtype=configured_dtype())}")
         from localize.stages.cast import prepare_references
 
         click.echo(f"casting references (kokoro): {prepare_references()}")

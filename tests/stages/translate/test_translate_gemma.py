@@ -44,7 +44,7 @@ def test_a_bfloat16_folder_is_cast_once_from_the_float32_one_at_half_its_size():
 
     from localize.stages.translate.gemma import hf_dir, prepare
 
-    folder = prepare(dtype="bfloat16")  # `localize models --prepare` makes it where the CPU runs bfloat16
+    folder = prepare(dtype="bfloat16")  # `localize models --prepare` makes it when LOCALIZE_GEMMA_DTYPE asks
     started = time.perf_counter()
     assert prepare(dtype="bfloat16") == folder == hf_dir("bfloat16") != hf_dir()
     assert time.perf_counter() - started < 1.0
@@ -128,7 +128,7 @@ def gemma_in(monkeypatch):
 
 @pytest.mark.parametrize(("tag", "dtype"), [("en-US", "float32"), ("es-MX", "float32"), ("en-US", "bfloat16")])
 def test_batched_first_tries_decode_what_line_by_line_greedy_decoding_gives(tag, dtype, gemma_in):
-    """Padding a batch changes no line. In bfloat16 (the default where the CPU multiplies it natively)
+    """Padding a batch changes no line. In bfloat16 (LOCALIZE_GEMMA_DTYPE, for CPUs that multiply it natively)
     that holds for the greedy first tries, but not for beam retries: their candidates' scores are close
     enough that bfloat16's rounding, which depends on the batch's shape, picks others (measured: es-MX)."""
     from localize.stages.translate.gemma import GemmaTranslator, _script_key
@@ -178,6 +178,19 @@ def test_batched_first_tries_decode_what_line_by_line_greedy_decoding_gives(tag,
         original = stored.get_slice("model.embed_tokens.weight")
         for token in (0, int(allowed[5]), int(loaded.order[-1])):
             assert torch.equal(weight[loaded.position[token]], original[token:token + 1][0])
-    hidden = torch.randn(1, 1, weight.shape[1], dtype=weight.dtype)  # float32, or bfloat16 (default_dtype)
+    hidden = torch.randn(1, 1, weight.shape[1], dtype=weight.dtype)  # float32, or bfloat16 when asked for
     close = {"atol": 1e-5} if weight.dtype == torch.float32 else {"atol": 2e-2, "rtol": 2e-2}
     assert torch.allclose(loaded.model.lm_head(hidden)[0, 0, allowed], (hidden @ rows.T)[0, 0], **close)
+
+
+def test_gemma_runs_in_float32_unless_another_format_is_asked_for(monkeypatch):
+    from localize.errors import ConfigError
+    from localize.stages.translate.gemma import configured_dtype, native_dtype
+
+    monkeypatch.delenv("LOCALIZE_GEMMA_DTYPE", raising=False)
+    assert configured_dtype() == "float32"  # reproducible run to run (see configured_dtype)
+    monkeypatch.setenv("LOCALIZE_GEMMA_DTYPE", "auto")
+    assert configured_dtype() == native_dtype() in ("float32", "bfloat16")
+    monkeypatch.setenv("LOCALIZE_GEMMA_DTYPE", "int4")
+    with pytest.raises(ConfigError, match="LOCALIZE_GEMMA_DTYPE"):
+        configured_dtype()
