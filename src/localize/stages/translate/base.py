@@ -20,6 +20,7 @@ from localize.locales import Locale
 from localize.registry import Registry
 from localize.stages.translate.glossary import Glossary, enforce_terms
 from localize.stages.translate.markets import MarketRules
+from localize.stages.translate.punctuation import local_punctuation
 from localize.stages.translate.validate import code_of, severity, validate_line
 
 if TYPE_CHECKING:
@@ -298,6 +299,7 @@ def translate_lines(request: TranslationRequest, backends: Sequence[str] = ("gem
                     notes: list[str] = []
                     if isinstance(text, str) and text.strip():
                         text, run_on = one_line(text)
+                        text = local_punctuation(text, request.locale)
                         problems = request.check(i, text, terms) + run_on
                         # The rules first: they cost nothing, a model retry costs seconds.
                         text, problems, notes = condense_line(request, i, text, problems, terms)
