@@ -14,8 +14,9 @@ from localize.locales import Locale
 
 # Marks with no compatibility form (NFKC leaves them), per target script; the rest of the CJK and
 # full-width marks fold to ASCII through NFKC (，→, ？→? ！→! ：→: ；→; （→( ）→)).
-_IDEOGRAPHIC = {"。": ".", "、": ",", "～": "~", "《": "\u201c", "》": "\u201d", "「": "\u201c", "」": "\u201d",
-                "『": "\u201c", "』": "\u201d", "【": "(", "】": ")", "……": "…"}
+_IDEOGRAPHIC = {"。": ".", "、": ",", "《": "\u201c", "》": "\u201d", "「": "\u201c", "」": "\u201d",
+                "『": "\u201c", "』": "\u201d", "【": "(", "】": ")"}
+_CHINESE_ELLIPSIS = "……"  # two ellipsis characters, which are not CJK marks themselves
 _BY_SCRIPT = {
     "arabic": {",": "،", "?": "؟", ";": "؛"},
     "devanagari": {".": "।"},
@@ -34,9 +35,9 @@ def _is_cjk_mark(char: str) -> bool:
 def local_punctuation(text: str, locale: Locale) -> str:
     """``text`` with the CJK marks it holds written in ``locale``'s script, spaced as that script spaces
     them; unchanged for Japanese and for a line with no CJK mark."""
-    if locale.language == "ja" or not ("……" in text or any(_is_cjk_mark(char) for char in text)):
+    if locale.language == "ja" or not (_CHINESE_ELLIPSIS in text or any(_is_cjk_mark(char) for char in text)):
         return text
-    text = text.replace("……", _IDEOGRAPHIC["……"])  # Chinese writes its ellipsis twice
+    text = text.replace(_CHINESE_ELLIPSIS, "…")
     local = _BY_SCRIPT.get(locale.script, {})
     out: list[str] = []
     for index, char in enumerate(text):
