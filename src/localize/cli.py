@@ -389,8 +389,9 @@ def models(prepare: bool, optional: tuple[str, ...]) -> None:
         from localize.stages.translate.gemma import prepare as prepare_gemma
 
         click.echo(f"gemma-3-270m (transformers): {prepare_gemma()}")
-        if configured_dtype() != "float32":  # $LOCALIZE_GEMMA_DTYPE asks for another
-            click.echo(f"gemma-3-270m (transformers, {configured_dtype()}): {prepare_gemma(dtype=configured_dtype())}")
+        dtype = configured_dtype()
+        if dtype != "float32":  # $LOCALIZE_GEMMA_DTYPE asks for another
+            click.echo(f"gemma-3-270m (transformers, {dtype}): {prepare_gemma(dtype=dtype)}")
         from localize.stages.cast import prepare_references
 
         click.echo(f"casting references (kokoro): {prepare_references()}")
