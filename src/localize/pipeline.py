@@ -36,7 +36,7 @@ from localize.stages.ingest.stage import Source
 from localize.stages.mix import MixOptions
 from localize.stages.separate import Stems, copy_stem
 from localize.stages.transcribe import TranscribeOptions
-from localize.workdir import WorkDir
+from localize.workdir import WORK_FOLDER, WorkDir
 
 if TYPE_CHECKING:
     from localize.stages.export.profiles import ExportProfile
@@ -348,7 +348,7 @@ def check_options(options: PipelineOptions) -> None:
 
 
 def work_dir_for(episode: Path, digest: str, out_dir: Path, options: PipelineOptions) -> WorkDir:
-    root = options.work_root or out_dir / ".localize-work"
+    root = options.work_root or out_dir / WORK_FOLDER
     return WorkDir(Path(root).resolve() / f"{episode.stem}-{digest[:12]}")
 
 

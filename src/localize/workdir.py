@@ -13,6 +13,8 @@ from typing import Any
 
 from localize.fsutil import write_json_atomic
 
+WORK_FOLDER = ".localize-work"  # the default work root: a folder of the output folder
+
 
 @dataclass
 class StageRecord:

@@ -16,14 +16,18 @@ import pytest
 SERIES_GLOSSARY = Path(__file__).resolve().parents[2] / "glossaries" / "ceo-romance.yaml"
 
 
-def localize_into(warm_work, short_episode, base: Path) -> Path:
-    """Localize the short episode to en-US into ``base/out`` (its stages cached from ``warm_work``)."""
-    work, out = base / "work", base / "out"
+def localize_into(warm_work, short_episode, base: Path, *, own_work_dir: bool = False) -> Path:
+    """Localize the short episode to en-US into ``base/out`` (its stages cached from ``warm_work``), the work
+    dirs in ``base/work`` or, with ``own_work_dir``, in the output folder's default ``.localize-work``."""
+    out = base / "out"
+    work = out / ".localize-work" if own_work_dir else base / "work"
     warm_work.seed(work, short_episode.video.stem)
-    if (warm_work.root / "voices").is_dir() and not (work / "voices").exists():  # the series cast, as a real
-        shutil.copytree(warm_work.root / "voices", work / "voices")              # series folder keeps it
+    cast_root = out if own_work_dir else work  # the series cast, as a real series folder keeps it
+    if (warm_work.root / "voices").is_dir() and not (cast_root / "voices").exists():
+        shutil.copytree(warm_work.root / "voices", cast_root / "voices")
+    work_option = [] if own_work_dir else ["--work-dir", str(work)]
     result = subprocess.run([sys.executable, "-m", "localize", str(short_episode.video), "--to", "en-US", "--out",
-                             str(out), "--work-dir", str(work), "--glossary", str(SERIES_GLOSSARY)],
+                             str(out), *work_option, "--glossary", str(SERIES_GLOSSARY)],
                             capture_output=True, text=True, env={**os.environ, "LOCALIZE_PROGRESS": "0"})
     assert result.returncode == 0, result.stderr[-3000:]
     return out
@@ -33,6 +37,12 @@ def localize_into(warm_work, short_episode, base: Path) -> Path:
 def localized(warm_work, short_episode, tmp_path) -> Path:
     """A series output folder holding ``ep01.en-US`` (mp4, srt, json, html), for a test that changes it."""
     return localize_into(warm_work, short_episode, tmp_path)
+
+
+@pytest.fixture
+def localized_with_own_work_dir(warm_work, short_episode, tmp_path) -> Path:
+    """The same in ``tmp_path/studio/out``, its work dirs in the output folder's ``.localize-work``."""
+    return localize_into(warm_work, short_episode, tmp_path / "studio", own_work_dir=True)
 
 
 @pytest.fixture(scope="module")

@@ -134,3 +134,36 @@ def test_an_edited_line_is_the_only_one_revoiced_and_a_voice_change_revoices_tha
         assert state["lines_revoiced"] == 1
         assert "reassign" in state["stages_run"] and "diarize" not in state["stages_run"]
         assert client.get("/api/reports/ep01.en-US").json()["segments"][-1]["speaker"] == other
+
+
+def test_a_moved_output_folder_is_reviewed_and_rendered_where_it_is_now(localized_with_own_work_dir, tmp_path):
+    """The report's paths are absolute; moved with its ``.localize-work`` and cast, the folder still works."""
+    from localize.review.server import create_app
+
+    studio = localized_with_own_work_dir.parent
+    old_work = Path(json.loads((studio / "out" / "ep01.en-US.json").read_text(encoding="utf-8"))["work_dir"])
+    assert old_work.parent == studio / "out" / ".localize-work"
+    moved = tmp_path / "archive" / "studio"
+    moved.parent.mkdir()
+    studio.rename(moved)
+    out = moved / "out"
+    work = out / ".localize-work" / old_work.name
+
+    with TestClient(create_app(out), base_url="http://127.0.0.1") as client:
+        listed = client.get("/api/reports").json()
+        assert [(r["id"], r["video"]) for r in listed] == [("ep01.en-US", "/media/ep01.en-US.mp4")]
+        assert client.get(listed[0]["video"]).status_code == 200
+        report = client.get("/api/reports/ep01.en-US").json()
+        assert report["segments"] and not any(s["stale"] for s in report["segments"])
+
+        target = report["segments"][0]
+        new_text = "Mr. Gu, a word with you."
+        edited = client.patch(f"/api/reports/ep01.en-US/segments/{target['id']}", json={"text": new_text})
+        assert edited.status_code == 200, edited.text
+        # The desk's record is in the work dir where it is now, not made again where it was.
+        assert (work / "review.en-US.json").is_file() and not old_work.exists()
+        assert render(client, "ep01.en-US")["lines_revoiced"] == 1
+
+    rendered = json.loads((out / "ep01.en-US.json").read_text(encoding="utf-8"))
+    assert (rendered["work_dir"], rendered["outputs"]["video"]) == (str(work), str(out / "ep01.en-US.mp4"))
+    assert next(s for s in rendered["segments"] if s["id"] == target["id"])["text"] == new_text

@@ -28,6 +28,7 @@ from localize.errors import ConfigError, InputError
 from localize.fsutil import write_json_atomic
 from localize.qc.flags import line_flags
 from localize.stages.reassign import load_overrides, overrides_path, save_overrides
+from localize.workdir import WORK_FOLDER
 
 REPORT_SUFFIX = ".json"
 
@@ -63,16 +64,32 @@ class ReportRef:
 
     @property
     def work_root(self) -> Path:
-        """The episode's work dir (recorded in the report; the default place for older reports)."""
-        if self.data.get("work_dir"):
-            return Path(self.data["work_dir"])
-        digest = self.data["source"]["sha256"][:12]
-        return self.path.parent / ".localize-work" / f"{Path(self.data['source']['path']).stem}-{digest}"
+        """The episode's work dir: as the report records it, else its default place beside the report
+        (older reports record none; a moved output folder took its ``.localize-work`` along)."""
+        default = self.path.parent / WORK_FOLDER / f"{Path(self.data['source']['path']).stem}-" \
+                                                   f"{self.data['source']['sha256'][:12]}"
+        recorded = self.data.get("work_dir")
+        if recorded and (Path(recorded).is_dir() or not default.is_dir()):
+            return Path(recorded)
+        return default
 
     @property
     def video(self) -> Path | None:
+        """The delivered video, where the report says, or at the same place in a moved output folder."""
         video = (self.data.get("outputs") or {}).get("video")
-        return Path(video) if video else None
+        return self._here(Path(video)) if video else None
+
+    def _here(self, recorded: Path) -> Path:
+        """``recorded`` (an absolute path under the output folder when the report was written), in the
+        output folder as it is now: the report's own folder, when the folder has moved since."""
+        work_dir = Path(self.data.get("work_dir") or "")
+        if recorded.exists() or work_dir.parent.name != WORK_FOLDER:
+            return recorded
+        try:  # the work dir's default place says where the output folder was
+            moved = self.path.parent / recorded.relative_to(work_dir.parent.parent)
+        except ValueError:
+            return recorded
+        return moved if moved.exists() else recorded
 
     def segment(self, segment_id: int) -> dict:
         for segment in self.data["segments"]:

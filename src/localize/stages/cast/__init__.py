@@ -514,13 +514,14 @@ def who_speaks_where(cast: Cast, out_dirs: list[Path]) -> dict[str, list[Role]]:
     import json
 
     from localize.fsutil import glob_escape
+    from localize.workdir import WORK_FOLDER
 
     roles: dict[str, list[Role]] = {}
     for character in cast.characters:
         for episode, appearance in character.episodes.items():
             role = Role(episode=episode, speaker=appearance.speaker)
             for out in out_dirs:
-                work = sorted(Path(out).glob(f".localize-work/{glob_escape(episode)}-*/diarize.json"),
+                work = sorted(Path(out).glob(f"{WORK_FOLDER}/{glob_escape(episode)}-*/diarize.json"),
                               key=lambda p: p.stat().st_mtime)
                 if work and not role.lines:
                     try:
