@@ -67,6 +67,13 @@ class PipelineOptions:
     # Delivery profile (localize.stages.export.profiles.ExportProfile); None keeps the plain MP4 export.
     profile: "ExportProfile | None" = None
 
+    def absolute(self) -> "PipelineOptions":
+        """These options with every path made absolute, as the pipeline takes them: the work dir's
+        records and a worker elsewhere (Ray) must not read a path against another current folder."""
+        changes = {f.name: Path(value).absolute() for f in dataclasses.fields(self)
+                   if isinstance(value := getattr(self, f.name), Path)}
+        return dataclasses.replace(self, **changes)
+
 
 @dataclass
 class Analysis:
@@ -253,6 +260,8 @@ def render_market(episode: Path, analysis: Analysis, locale: Locale, out_dir: Pa
     from localize.stages.translate.memory import TranslationMemory
     from localize.stages.translate.stage import memory_path_in
 
+    # Absolute, as the work dir records them: a relative path there is read as one inside it.
+    out_dir, options = Path(out_dir).absolute(), options.absolute()
     profile = options.profile
     if profile is not None:  # the profile's loudness target goes into the mix
         options = dataclasses.replace(options, mix=profile.mix_options(options.mix))
@@ -363,6 +372,7 @@ def localize_episode(episode: Path, locales: list[str], out_dir: Path,
     # One market once, however often it was asked for.
     targets = list({locale.tag: locale for locale in (get_locale(tag) for tag in locales)}.values())
     check_options(options)
+    options = options.absolute()
     check_readable(episode)
     # Absolute from here on: the report's outputs and work dir are read later from anywhere (the review
     # desk), and the work dir's records are looked for inside it unless absolute.

@@ -14,7 +14,6 @@ the outputs must sit on a path every node sees.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import socket
 import sys
@@ -128,13 +127,6 @@ def failure(episode: Path, locale: str | None, exc: BaseException, started: floa
         error, kind = f"internal error: {type(exc).__name__}: {exc}", "internal"
     return Outcome(episode=Path(episode), locale=locale, status="failed", seconds=round(time.perf_counter() - started, 2),
                    error=" ".join(error.split()), error_kind=kind, worker=worker_label(), details=details)
-
-
-def absolute_options(options: PipelineOptions) -> PipelineOptions:
-    """``options`` with every path made absolute: a worker's current folder is not the caller's."""
-    changes = {f.name: Path(value).absolute() for f in dataclasses.fields(options)
-               if isinstance(value := getattr(options, f.name), Path)}
-    return dataclasses.replace(options, **changes)
 
 
 @EXECUTORS.register("local")

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from localize.delivery.executors import (EXECUTORS, RAY_ADDRESS_ENV, EpisodeWork, Executor, OnOutcome, Outcome,
-                                         absolute_options, failure, log_outcome, worker_label)
+                                         failure, log_outcome, worker_label)
 from localize.errors import LocalizeError, ToolError, UsageError
 
 if TYPE_CHECKING:
@@ -208,7 +208,7 @@ class RayExecutor(Executor):
         out_dir = Path(out_dir).absolute()
         out_dir.mkdir(parents=True, exist_ok=True)
         ensure_writable(out_dir)
-        options = absolute_options(options)
+        options = options.absolute()  # a worker's current folder is not the caller's
         self.connect()
         pending: dict[Any, tuple[Path, str | None]] = {}
         # One market once, however often it was asked for (two renders of it would race for its files).

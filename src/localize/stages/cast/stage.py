@@ -62,8 +62,7 @@ def _run(ctx: StageContext) -> EpisodeVoices:
             ctx.runtime["cast_updates"].append((cast.path, cast.cast))
     finally:
         backend.close()
-    # Absolute: a path relative to where localize ran would be looked for inside the work dir.
-    return EpisodeVoices(cast_file=str(Path(cast.path).resolve()), characters=dict(cast.characters),
+    return EpisodeVoices(cast_file=str(cast.path), characters=dict(cast.characters),
                          voices=dict(cast.voices),
                          profiles={k: (p.to_dict() if p and audio is not None else None)
                                    for k, p in cast.profiles.items()})

@@ -88,9 +88,7 @@ def _run(ctx: StageContext) -> dict:
     final_job = dataclasses.replace(job, video_out=delivery.final_outputs["video"],
                                     srt_out=delivery.final_outputs["srt"], outputs=delivery.final_outputs)
     return {"outputs": {role: str(delivery.staging.final(Path(path))) for role, path in made.items()},
-            # Absolute: files are looked for inside the work dir unless absolute, and an --out
-            # relative to where localize ran made every later run render the market again.
-            "delivered": [str(Path(path).resolve()) for path in delivered_files(final_job)]}
+            "delivered": [str(path) for path in delivered_files(final_job)]}
 
 
 STAGE = Stage(name="export", version=VERSION, gives="delivery", needs=("mix", "lipsync", "subtitles", "picture"),
