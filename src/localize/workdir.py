@@ -16,6 +16,12 @@ from localize.fsutil import write_json_atomic
 WORK_FOLDER = ".localize-work"  # the default work root: a folder of the output folder
 
 
+
+def work_file(work_root: Path, recorded: str) -> Path:
+    """The file a record names, in ``work_root``: records name files of their work dir by name, so
+    the folder can move; records made before that hold whole paths, whose names this keeps."""
+    return Path(work_root) / Path(recorded).name
+
 @dataclass
 class StageRecord:
     """How one stage went in this run, for the report.

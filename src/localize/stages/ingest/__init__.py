@@ -14,7 +14,7 @@ from localize.audio import read_wav
 from localize.errors import InputError, NoAudioError, SilentInputError, ToolError
 from localize.ffmpeg import MediaInfo
 from localize.fsutil import atomic_path
-from localize.workdir import WorkDir
+from localize.workdir import WorkDir, work_file
 
 VERSION = "2"
 ANALYSIS_RATE = 16000
@@ -44,10 +44,9 @@ class IngestResult:
     conformed: list[str] = field(default_factory=list)
 
     def picture_in(self, episode: Path, work_root: Path) -> Path:
-        """The picture later stages read: the conformed copy in ``work_root``, else ``episode`` itself.
-        (Records made before names were kept hold the copy's whole path, whose name the join keeps.)"""
+        """The picture later stages read: the conformed copy in ``work_root``, else ``episode`` itself."""
         if self.conformed:
-            return Path(work_root) / Path(self.picture).name
+            return work_file(work_root, self.picture)
         return Path(episode)
 
 

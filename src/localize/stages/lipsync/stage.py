@@ -36,6 +36,7 @@ from localize.rawvideo import FrameDecoder, FrameFormat, encode_frames, probe_fr
 from localize.stages.lipsync.audio import mel_windows, melspectrogram
 from localize.stages.lipsync.blend import align_box, crop_bgr, frame_to_rgb, generator_input, paste
 from localize.stages.lipsync.faces import DETECTORS, FaceDetector, Track, TrackOptions, default_detector, luma_histogram, shot_cuts, track
+from localize.workdir import work_file
 
 VERSION = "1"
 # Extra box height added below the detected box so the jaw and chin are regenerated too
@@ -273,10 +274,10 @@ def _run_stage(ctx: StageContext) -> dict:
 
 def synced_picture(data: dict, work_root: Path) -> Path | None:
     """The picture lip-sync made (``data`` is its record), in ``work_root``; None when it made none
-    and the clean picture stands. (Older records hold whole paths, whose names the join keeps.)"""
+    and the clean picture stands."""
     if not data.get("output") or not data.get("picture"):
         return None
-    return Path(work_root) / Path(data["picture"]).name
+    return work_file(work_root, data["picture"])
 
 
 STAGE = Stage(name="lipsync", version=VERSION, gives="lipsync", needs=("mix", "picture", "transcript"),
