@@ -115,7 +115,7 @@ def test_gemma_follows_market_rules_for_money_and_slang():
 @pytest.fixture
 def gemma_in(monkeypatch):
     """Gemma in a dtype of the test's choosing; the default's model is loaded again afterwards.
-    (The model, its prompt caches and its heads are per process: another dtype needs them all anew.)"""
+    (Unloaded on each switch so that two models are never held at once.)"""
     from localize.stages.translate import gemma
 
     def use(dtype: str) -> None:
@@ -124,6 +124,23 @@ def gemma_in(monkeypatch):
 
     yield use
     gemma.unload()
+
+
+def test_prompt_caches_belong_to_the_model_they_were_made_with(gemma_in, monkeypatch):
+    """A process that switches the number format midway, without unloading, gets caches of the new model."""
+    from localize.stages.translate import gemma
+
+    gemma_in("float32")
+    first = gemma._load(*gemma._settings())
+    prefix = "Chinese: 走！\nEnglish:"
+    _ids, cache = gemma._prefix_cache(first, prefix)
+    assert cache.layers[0].keys.dtype == first.model.dtype
+    monkeypatch.setenv("LOCALIZE_GEMMA_DTYPE", "bfloat16")
+    second = gemma._load(*gemma._settings())
+    assert second is not first and not second.prefixes
+    _ids, cache = gemma._prefix_cache(second, prefix)
+    assert str(second.model.dtype) == "torch.bfloat16" and cache.layers[0].keys.dtype == second.model.dtype
+    assert gemma._prefix_cache(second, prefix)[1] is cache
 
 
 @pytest.mark.parametrize(("tag", "dtype"), [("en-US", "float32"), ("es-MX", "float32"), ("en-US", "bfloat16")])
@@ -160,7 +177,7 @@ def test_batched_first_tries_decode_what_line_by_line_greedy_decoding_gives(tag,
     from localize.stages.translate import gemma
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(gemma, "_allowed_head", lambda model, script: contextlib.nullcontext())
+        patch.setattr(gemma, "_allowed_head", lambda loaded, script: contextlib.nullcontext())
         assert translator._generate(prefix, notes, script, limits, attempt=2) == alone
 
     # The allowed rows are the top of the reordered embedding (a view, not a 400 MB copy), and every
@@ -169,7 +186,7 @@ def test_batched_first_tries_decode_what_line_by_line_greedy_decoding_gives(tag,
     from safetensors import safe_open
 
     loaded = gemma._load(*gemma._settings())
-    allowed, rows = gemma._output_head(script)
+    allowed, rows = gemma._output_head(loaded, script)
     weight = loaded.model.get_output_embeddings().weight
     assert torch.equal(rows, weight[loaded.position[allowed]])
     if torch.equal(loaded.order[:allowed.numel()], allowed):  # the script the rows were reordered for

@@ -26,7 +26,7 @@ import tempfile
 import threading
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 HF_FOLDER = "gemma-3-270m-hf"
 _MARKER = "localize-source.json"  # written last: its presence means the folder is complete
 DEFAULT_THREADS = 2
+PREFIX_CACHES = 16  # prompt prefixes (one per target language) kept with the loaded model
 
 # Example pairs per target language. Names are generic (not any series'), and are
 # given through _SHOT_NAMES so the examples show the same name handling as the line.
@@ -229,6 +230,10 @@ def _write_folder(target: Path, model: Any, tokenizer: Any, marker: dict) -> Non
 
 @dataclass
 class _Loaded:
+    """The model and what is derived from it: prompt caches, bans and heads belong to this model
+    (folder and number format) and go with it."""
+
+    folder: str
     tokenizer: Any
     model: Any
     stop_ids: list[int]
@@ -236,6 +241,9 @@ class _Loaded:
     # token t sits at row position[t]. None while rows are in token order.
     order: Any = None
     position: Any = None
+    banned: dict[str, Any] = field(default_factory=dict)  # script -> :func:`_banned_ids`
+    heads: dict[str | None, tuple[Any, Any]] = field(default_factory=dict)  # script -> :func:`_output_head`
+    prefixes: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # prompt prefix -> :func:`_prefix_cache`
 
 
 @functools.lru_cache(maxsize=1)
@@ -255,15 +263,12 @@ def _load(folder: str, dtype: str, threads: int) -> _Loaded:
     # Every token that is only newlines ends the line; the vocabulary has a token per run length.
     stop_ids = sorted({i for tok, i in tokenizer.get_vocab().items() if tok and set(tok) <= {"\n"}}
                       | {tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<end_of_turn>")})
-    return _Loaded(tokenizer=tokenizer, model=model, stop_ids=stop_ids)
+    return _Loaded(folder=folder, tokenizer=tokenizer, model=model, stop_ids=stop_ids)
 
 
 def unload() -> None:
     """Free the process-wide Gemma model (the next translation loads it again)."""
     _load.cache_clear()
-    _banned_ids.cache_clear()
-    _output_head.cache_clear()
-    _prefix_cache.cache_clear()
     gc.collect()
 
 
@@ -274,8 +279,7 @@ def _script_of(ch: str) -> str:
         return "UNKNOWN"
 
 
-@functools.lru_cache(maxsize=8)
-def _banned_ids(script: str) -> Any:
+def _banned_ids(loaded: _Loaded, script: str) -> Any:
     """A boolean mask over the vocabulary: tokens holding letters of scripts the target never uses.
 
     Banning them at decoding time means the model cannot leave Chinese in an
@@ -283,7 +287,8 @@ def _banned_ids(script: str) -> Any:
     """
     import torch
 
-    loaded = _load(*_settings())
+    if script in loaded.banned:
+        return loaded.banned[script]
     allowed = _ALLOWED_SCRIPTS[script]
     vocab = loaded.tokenizer.get_vocab()
     size = loaded.model.get_output_embeddings().weight.shape[0]
@@ -291,11 +296,11 @@ def _banned_ids(script: str) -> Any:
     for tok, idx in vocab.items():
         if idx < size and any(ch.isalpha() and _script_of(ch) not in allowed for ch in tok.replace("▁", " ")):
             mask[idx] = True
+    loaded.banned[script] = mask
     return mask
 
 
-@functools.lru_cache(maxsize=8)
-def _output_head(script: str | None) -> tuple[Any, Any]:
+def _output_head(loaded: _Loaded, script: str | None) -> tuple[Any, Any]:
     """(vocabulary ids, output weight rows) of the tokens the target may use; ids None = the whole vocabulary.
 
     The 262k-token output projection is about two thirds of this model's work per token.
@@ -305,17 +310,21 @@ def _output_head(script: str | None) -> tuple[Any, Any]:
     """
     import torch
 
-    loaded = _load(*_settings())
+    if script in loaded.heads:
+        return loaded.heads[script]
     weight = loaded.model.get_output_embeddings().weight
     if script not in _ALLOWED_SCRIPTS:
         return loaded.order, weight
-    allowed = torch.nonzero(~_banned_ids(script), as_tuple=True)[0]
+    allowed = torch.nonzero(~_banned_ids(loaded, script), as_tuple=True)[0]
     with _REORDER_LOCK:
         if loaded.order is None:
             _reorder_vocabulary(loaded, allowed)
             weight = loaded.model.get_output_embeddings().weight
-            return allowed, weight[:allowed.numel()]
-    return allowed, weight.index_select(0, loaded.position[allowed]).contiguous()
+            head = (allowed, weight[:allowed.numel()])
+        else:
+            head = (allowed, weight.index_select(0, loaded.position[allowed]).contiguous())
+    loaded.heads[script] = head
+    return head
 
 
 _REORDER_LOCK = threading.Lock()
@@ -340,7 +349,7 @@ def _reorder_vocabulary(loaded: _Loaded, first: Any) -> None:
     position = torch.empty_like(order)
     position[order] = torch.arange(size)
     with torch.no_grad():
-        reordered = _read_rows(Path(_settings()[0]) / "model.safetensors", "model.embed_tokens.weight", position,
+        reordered = _read_rows(Path(loaded.folder) / "model.safetensors", "model.embed_tokens.weight", position,
                                weight)
         weight.data = reordered if reordered is not None else weight.data.index_select(0, order)
     embed, head = model.get_input_embeddings(), model.lm_head
@@ -390,14 +399,15 @@ def _read_rows(path: Path, name: str, position: Any, like: Any) -> Any:
 
 
 @contextlib.contextmanager
-def _allowed_head(model: Any, script: str | None) -> Iterator[None]:
-    """Within the block, ``model``'s output projection scores only the tokens ``script`` allows and
+def _allowed_head(loaded: _Loaded, script: str | None) -> Iterator[None]:
+    """Within the block, the model's output projection scores only the tokens ``script`` allows and
     gives the rest -inf: what the ban would leave of the full projection, at a fraction of its cost
     (this model has no final logit soft-capping that -inf would upset). Not for beam search: its
     scores are log-probabilities over the whole vocabulary, which only the full projection gives."""
     import torch
 
-    allowed, weight = _output_head(script)
+    model = loaded.model
+    allowed, weight = _output_head(loaded, script)
     if allowed is None or getattr(model.config, "final_logit_softcapping", None) is not None:
         yield
         return
@@ -452,18 +462,21 @@ def _settings() -> tuple[str, str, int]:
     return folder, dtype, threads
 
 
-@functools.lru_cache(maxsize=16)
-def _prefix_cache(prefix: str) -> tuple[Any, Any]:
+def _prefix_cache(loaded: _Loaded, prefix: str) -> tuple[Any, Any]:
     """Token ids and the attention cache of a prompt prefix (the examples), computed once per language."""
     import torch
 
-    loaded = _load(*_settings())
+    if prefix in loaded.prefixes:
+        return loaded.prefixes[prefix]
     ids = loaded.tokenizer(prefix, return_tensors="pt").input_ids
     # The base model only: the cache is all that is kept, and scoring every prefix position against
     # the 262k-token vocabulary would cost seconds and read the whole output projection.
     with torch.inference_mode():
         out = loaded.model.model(input_ids=ids, use_cache=True)
-    return ids, out.past_key_values
+    if len(loaded.prefixes) >= PREFIX_CACHES:  # the oldest goes
+        loaded.prefixes.pop(next(iter(loaded.prefixes)))
+    loaded.prefixes[prefix] = (ids, out.past_key_values)
+    return loaded.prefixes[prefix]
 
 
 def _left_padded(tokenizer: Any, suffixes: list[str], prefix_len: int) -> tuple[Any, Any]:
@@ -584,12 +597,12 @@ class GemmaTranslator(Translator):
         from transformers import LogitsProcessor, LogitsProcessorList
 
         loaded = _load(*_settings())
-        prefix_ids, cache = _prefix_cache(prefix)
+        prefix_ids, cache = _prefix_cache(loaded, prefix)
         suffix_ids, mask = _left_padded(loaded.tokenizer, suffixes, prefix_ids.shape[1])
         ids = torch.cat([prefix_ids.expand(len(suffixes), -1), suffix_ids], dim=1)
         processors = LogitsProcessorList()
         if script in _ALLOWED_SCRIPTS:
-            banned = _banned_ids(script)
+            banned = _banned_ids(loaded, script)
 
             class _Ban(LogitsProcessor):
                 def __call__(self, input_ids, scores):  # noqa: ANN001 - transformers' signature
@@ -608,7 +621,7 @@ class GemmaTranslator(Translator):
             options.update(do_sample=True, temperature=0.7, top_p=0.9, top_k=0)
         # fork_rng: the seed must not leak into the global generator other stages may rely on.
         with torch.random.fork_rng(devices=[]), torch.inference_mode(), \
-                _allowed_head(loaded.model, script if beams == 1 else None):
+                _allowed_head(loaded, script if beams == 1 else None):
             torch.manual_seed(1234 + attempt)
             out = loaded.model.generate(
                 input_ids=ids, attention_mask=mask, past_key_values=cache, max_new_tokens=max(max_new),
@@ -641,8 +654,8 @@ class GemmaTranslator(Translator):
         import torch
 
         loaded = _load(*_settings())
-        prefix_ids, prefix_cache = _prefix_cache(prefix)
-        allowed, weight = _output_head(script)
+        prefix_ids, prefix_cache = _prefix_cache(loaded, prefix)
+        allowed, weight = _output_head(loaded, script)
         ids, mask = _left_padded(loaded.tokenizer, suffixes, prefix_ids.shape[1])
         count = len(suffixes)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, prefix_ids.shape[1]:]
