@@ -1,4 +1,4 @@
-"""Benchmark the whole pipeline on the generated sample episode.
+"""Benchmark the whole pipeline on the generated sample episode (or one drawn from ``--seed``).
 
 Prints each stage's wall and CPU seconds and when it started (stages run side by side, so
 their CPU figures overlap: each is the process's CPU while that stage ran), the run's total
@@ -9,7 +9,10 @@ same settings; run twice, the faster kept) measured in the same run, what one mo
 transcript against the ground truth, and the WER of Whisper (English) on the dubbed output
 against the output's own subtitles.
 
-    .venv/bin/python bench/pipeline.py [--out build/bench] [--locale en-US] [--extra-locale es-MX]
+    .venv/bin/python bench/pipeline.py [--out build/bench] [--locale en-US] [--extra-locale es-MX] [--seed N]
+
+With ``--seed`` the episode is a random cast and script drawn from that seed (``localize sample
+--seed N``), so the figures come from an episode nothing was tuned on.
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("build/bench"))
     parser.add_argument("--locale", default="en-US")
     parser.add_argument("--extra-locale", default="es-MX", help="a second market run after the first ('' skips)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="draw the episode from this seed instead of the sample script (made once per --out)")
     args = parser.parse_args()
     from localize import ffmpeg
     from localize.metrics import cer
@@ -63,7 +68,8 @@ def main() -> None:
     localize_bin = [sys.executable, "-m", "localize"]
     episode = out / "episode.mp4"
     if not episode.exists():
-        subprocess.run([*localize_bin, "sample", "--out", str(out)], check=True)
+        drawn = ["--seed", str(args.seed)] if args.seed is not None else []
+        subprocess.run([*localize_bin, "sample", "--out", str(out), *drawn], check=True)
     truth = json.loads((out / "episode.truth.json").read_text(encoding="utf-8"))
     work = Path(tempfile.mkdtemp(prefix="localize-bench-"))
     results = out / "results"
@@ -93,6 +99,7 @@ def main() -> None:
                     "".join(seg["source_text"] for seg in report["segments"]))
     wer_value, _heard = english_wer(results / f"episode.{args.locale}.mp4", results / f"episode.{args.locale}.srt")
     figures = {
+        "seed": args.seed,
         "episode_seconds": duration,
         "wall_seconds": round(wall, 1),
         "cpu_seconds": round(cpu, 1),
