@@ -171,9 +171,13 @@ class MisreadsFigures(Translator):
     def translate(self, request, indices, feedback):
         answers = {"这是两百万块的支票，拿着滚。": "This is a 20,000 yuan check. Take it and go.",
                    "三年了，我给你五万块。": "After 3 years, I give you 500 yuan.",
-                   "五万块，离开我儿子。": "Five hundred yuan. Leave my son.",
+                   # Spelled out, in the target's words (Gemma wrote "eight thousand" for 八千八).
+                   "一顿饭八千八百块，三个人吃的。": {"en": "Eight thousand for a meal for three.",
+                                         "es": "Ocho mil por una comida para tres."},
+                   "五万块，离开我儿子。": "Take the money. Leave my son.",
                    "一百万，五万块，都给你。": "100 yuan and 5 yuan, all yours."}
-        return {i: answers[request.lines[i]] for i in indices}
+        out = {i: answers[request.lines[i]] for i in indices}
+        return {i: text if isinstance(text, str) else text[request.locale.language] for i, text in out.items()}
 
 
 if MisreadsFigures.name not in TRANSLATORS.names():
@@ -182,16 +186,20 @@ if MisreadsFigures.name not in TRANSLATORS.names():
 
 @pytest.mark.parametrize("locale", ["en-US", "es-MX"])
 def test_a_wrong_figure_is_put_right_by_rule_only_when_it_is_clear_which_one(locale):
-    lines = ["这是两百万块的支票，拿着滚。", "三年了，我给你五万块。", "五万块，离开我儿子。", "一百万，五万块，都给你。"]
+    lines = ["这是两百万块的支票，拿着滚。", "三年了，我给你五万块。", "一顿饭八千八百块，三个人吃的。", "五万块，离开我儿子。",
+             "一百万，五万块，都给你。"]
     out = translate_lines(request(lines, get_locale(locale)), backends=["test-misreads-figures"])
     # The market's figure: yuan kept in en-US, converted at 2.5 to pesos in es-MX.
-    first, second = ("2,000,000", "50,000") if locale == "en-US" else ("5,000,000", "125,000")
+    first, second, third = ("2,000,000", "50,000", "8,800") if locale == "en-US" else ("5,000,000", "125,000", "22,000")
     assert out[0].text == f"This is a {first} yuan check. Take it and go."
     assert out[1].text == f"After 3 years, I give you {second} yuan."  # the 3 of 三年 is not the wrong figure
-    for fixed in out[:2]:
-        assert f"amount-fixed: the figure was put in by rule as {first if fixed is out[0] else second}" in fixed.problems
+    # A figure in words is read (text2num) and put right; "three" is a number the line says (三个人).
+    assert out[2].text == (f"{third} for a meal for three." if locale == "en-US" else
+                           f"{third} por una comida para tres.")
+    for fixed, figure in zip(out[:3], (first, second, third)):
+        assert f"amount-fixed: the figure was put in by rule as {figure}" in fixed.problems
         assert not [p for p in fixed.problems if p.startswith(("amount:", "currency:"))]
     # No figure written at all, or two wrong ones: which is which is a person's call, so it stays flagged.
-    for doubtful in out[2:]:
-        assert doubtful.text in ("Five hundred yuan. Leave my son.", "100 yuan and 5 yuan, all yours.")
+    for doubtful in out[3:]:
+        assert doubtful.text in ("Take the money. Leave my son.", "100 yuan and 5 yuan, all yours.")
         assert any(p.startswith(("amount:", "currency:")) for p in doubtful.problems)

@@ -146,3 +146,15 @@ def test_refusals_and_run_ons_are_problems_that_get_a_retry():
     assert one_line("Get out!\n(Note: this is rude)") == ("Get out!", [
         "run-on: the answer had 2 lines; give one line only"])
     assert one_line("  Get   out! ") == ("Get out!", [])
+
+
+def test_numbers_spelled_in_words_are_found_with_their_values_and_a_lone_one_is_a_word():
+    from localize.stages.translate.numbers import spelled_numbers
+
+    text = "No one pays eighty-eight thousand dollars for three days."
+    assert [(text[start:end], value) for start, end, value in spelled_numbers(text, "en")] == \
+        [("eighty-eight thousand", 88000), ("three", 3)]
+    text = "Son tres millones de pesos, ni uno menos."
+    assert [(text[start:end], value) for start, end, value in spelled_numbers(text, "es")] == [("tres millones", 3_000_000)]
+    assert spelled_numbers("Ini lima juta rupiah.", "id") == []  # a language text2num does not read
+    assert spelled_numbers("Take it and go.", "en") == []

@@ -417,7 +417,7 @@ def _fix_figure(request: TranslationRequest, i: int, text: str, problems: list[s
         return text, problems, []
     # Other numbers the line says (三年 -> "3 years") are not the wrong figure.
     allowed = {v for f in wanted if f != missing[0] for v in stated_values(f)} | spoken_numbers(request.lines[i])
-    fixed = replace_figure(text, missing[0], allowed)
+    fixed = replace_figure(text, missing[0], allowed, request.locale.language)
     if fixed is None:
         return text, problems, []
     checked = request.check(i, fixed, terms)

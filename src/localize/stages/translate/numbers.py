@@ -120,8 +120,8 @@ def amount_problems(text: str, source: str) -> list[str]:
     """``amount`` problems: an amount the source states that the translation does not give in figures.
 
     The model saw the amount as digits (:func:`amounts_as_digits`), so a line without
-    that figure misread it (五万 written "five thousand"); words for a figure are not
-    accepted, since "fifty thousand" and "five thousand" cannot be told apart cheaply.
+    that figure misread it (五万 written "five thousand"); words for a figure do not count
+    as stating it, and :func:`replace_figure` writes the figure in their place.
     """
     stated = stated_values(text)
     return [f"amount: {value:,} must appear as a figure" for value in dict.fromkeys(source_amounts(source))
@@ -131,16 +131,49 @@ def amount_problems(text: str, source: str) -> list[str]:
 _FIGURE_RE = re.compile(rf"(?:\d[\d,.\s]*\d|\d)(?:\s*(?:{_SCALE_WORDS})\b)?", re.IGNORECASE)
 
 
-def replace_figure(text: str, wanted: str, allowed: set[int]) -> str | None:
+_TOKEN_RE = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*|\S")
+
+
+def spelled_numbers(text: str, language: str) -> list[tuple[int, int, int]]:
+    """(start, end, value) of each number ``text`` spells in words: "three million" -> 3,000,000.
+
+    text2num reads the words (en, es, pt, fr, de, it, nl); a lone "one" or "uno" is left alone,
+    as it reads as a word. Empty for a language it does not read.
+    """
+    from text_to_num import alpha2digit
+
+    try:
+        digits = alpha2digit(text, language)
+    except (ValueError, KeyError):  # a language text2num has no grammar for
+        return []
+    if digits == text:
+        return []
+    import difflib
+
+    mine = list(_TOKEN_RE.finditer(text))
+    theirs = [match.group(0) for match in _TOKEN_RE.finditer(digits)]
+    spans = []
+    matcher = difflib.SequenceMatcher(None, [match.group(0) for match in mine], theirs, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        values = stated_values(" ".join(theirs[j1:j2])) if op == "replace" else set()
+        if len(values) == 1:
+            spans.append((mine[i1].start(), mine[i2 - 1].end(), values.pop()))
+    return spans
+
+
+def replace_figure(text: str, wanted: str, allowed: set[int], language: str = "en") -> str | None:
     """``text`` with its one wrong figure replaced by ``wanted``, or None when that is not clear-cut.
 
     Clear-cut means the line states exactly one figure whose value is not in ``allowed``
-    (the other numbers the source states, such as a year or a count), so "This is a 20,000
-    yuan check." becomes "This is a 2,000,000 yuan check." when 两百万 was meant. A line
-    giving no figure at all, or several wrong ones, is left for a person.
+    (the other numbers the source states, such as a year or a count), in digits or in
+    words of ``language``: "This is a 20,000 yuan check." becomes "This is a 2,000,000 yuan
+    check." when 两百万 was meant, and "the surgery costs three million" gets "300,000" for
+    三十万. A line giving no figure at all, or several wrong ones, is left for a person.
     """
-    wrong = [match for match in _FIGURE_RE.finditer(text) if not stated_values(match.group(0)) & allowed]
+    wrong = [(match.start(), match.end()) for match in _FIGURE_RE.finditer(text)
+             if not stated_values(match.group(0)) & allowed]
+    wrong += [(start, end) for start, end, value in spelled_numbers(text, language) if value not in allowed]
     if len(wrong) != 1:
         return None
-    span = wrong[0]
-    return text[:span.start()] + wanted + text[span.end():]
+    start, end = wrong[0]
+    return text[:start] + wanted + text[end:]
