@@ -203,3 +203,33 @@ def test_a_wrong_figure_is_put_right_by_rule_only_when_it_is_clear_which_one(loc
     for doubtful in out[3:]:
         assert doubtful.text in ("Take the money. Leave my son.", "100 yuan and 5 yuan, all yours.")
         assert any(p.startswith(("amount:", "currency:")) for p in doubtful.problems)
+
+class NamesLocalMoney(Translator):
+    """Writes kept yuan amounts in dollars, as Gemma and the 1.5B model both did (bench outputs)."""
+
+    name = "test-names-local-money"
+
+    def translate(self, request, indices, feedback):
+        answers = {"违约金三个亿，你赔得起吗？": "Can you pay the $300 million fine?",
+                   "这块表值八十八万，你赔得起吗？": "This is an 880,000-dollar watch. Can you pay for it?",
+                   "这是两百万的支票，拿着它滚。": "This is two million dollars. Take it and go.",
+                   "给你一块钱。": "Here's a dollar."}
+        return {i: answers[request.lines[i]] for i in indices}
+
+
+if NamesLocalMoney.name not in TRANSLATORS.names():
+    TRANSLATORS.register(NamesLocalMoney.name)(NamesLocalMoney)
+
+
+def test_kept_yuan_amounts_given_in_the_markets_own_money_are_put_back_in_yuan():
+    lines = ["违约金三个亿，你赔得起吗？", "这块表值八十八万，你赔得起吗？", "这是两百万的支票，拿着它滚。", "给你一块钱。"]
+    out = translate_lines(request(lines), backends=["test-names-local-money"])
+    assert [line.text for line in out] == ["Can you pay the 300 million yuan fine?",
+                                           "This is an 880,000-yuan watch. Can you pay for it?",
+                                           "This is 2,000,000 yuan. Take it and go.",
+                                           "Here's a dollar."]  # a coin, not an amount: left as said
+    for line in out[:3]:
+        assert "currency-fixed: the amount was put back in yuan by rule" in line.problems
+        assert not [p for p in line.problems if p.startswith(("amount:", "currency:"))], line.problems
+    assert "amount-fixed: the figure was put in by rule as 2,000,000" in out[2].problems
+    assert out[0].attempts == 3  # the currency problem was stated to the backend first

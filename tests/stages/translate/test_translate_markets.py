@@ -75,6 +75,20 @@ def test_currency_keep_convert_and_localize():
     assert not mx.check("Toma $125,000 pesos y deja a mi hijo.", line)
 
 
+def test_kept_amounts_in_the_markets_own_money_are_a_currency_problem_and_are_put_back():
+    line = "这块表值八十八万，你赔得起吗？"
+    cases = {"en-US": ("Is this $880,000 watch yours?", "Is this 880,000 yuan watch yours?"),
+             "id-ID": ("Jam ini harganya Rp 880.000.", "Jam ini harganya 880.000 yuan."),
+             "th-TH": ("นาฬิกานี้ราคา 880,000 บาท", "นาฬิกานี้ราคา 880,000 หยวน")}
+    for tag, (said, kept) in cases.items():
+        market = load_market(tag, MARKETS)
+        assert any(p.startswith("currency:") for p in market.check(said, line)), tag
+        assert market.keep_currency(said) == kept
+        assert not [p for p in market.check(kept, line) if p.startswith("currency:")], tag
+    # No amount in the source, nothing to keep: "a dollar" is a word like any other.
+    assert not load_market("en-US", MARKETS).check("Not a dollar more.", "一分都不多给。")
+
+
 def test_currency_policy_is_enforced_through_retries():
     line = "五万块，离开我儿子。"
     results = _run([line], "es-MX", {line: ["Cincuenta mil yuanes. Deja a mi hijo.",

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from localize.errors import ConfigError
-from localize.stages.translate.numbers import cn_value, figure
+from localize.stages.translate.numbers import cn_value, figure, source_amounts
 from localize.yamlfile import read_yaml
 
 CURRENCY_POLICIES = ("keep", "convert", "localize")
@@ -48,6 +48,8 @@ class Currency:
     symbol: str = ""
     word: str = ""
     rate: float = 0.0
+    # Under ``keep``: the market's own money names ("dollars", "$"), which a kept amount must not carry.
+    local_names: tuple[str, ...] = ()
 
 
 @dataclass
@@ -155,6 +157,10 @@ class MarketRules:
             for span, rendering, shown in self.figures(source):
                 if _digits_only(shown) not in _digits_only(text):
                     problems.append(f"currency: {span} must be given as {rendering!r} ({self.currency.policy} policy)")
+        elif source_amounts(source):
+            named = [name for name in self.currency.local_names if self._names_money(text, name)]
+            if named:
+                problems.append(f"currency: amounts stay in {self.currency.unit} (keep policy), not {named[0]!r}")
         for source_term, idiom in self.idioms.items():
             if source_term in source:
                 for literal in idiom.literal:
@@ -170,6 +176,27 @@ class MarketRules:
             if self._has_words(lowered, word.lower()):
                 problems.append(f"content: {word!r} is not allowed in this market")
         return problems
+
+    def _names_money(self, text: str, name: str) -> bool:
+        """Whether ``text`` uses the money name ``name``: a symbol anywhere, a word as a word."""
+        if not any(ch.isalpha() for ch in name):
+            return name in text
+        return self._has_words(text.lower(), name.lower())
+
+    def keep_currency(self, text: str) -> str:
+        """``text`` with this market's own money names put back to the kept unit: "$300 million fine"
+        -> "300 million yuan fine", "an 880,000-dollar watch" -> "an 880,000-yuan watch"."""
+        unit = self.currency.unit
+        for name in self.currency.local_names:
+            if not self._names_money(text, name):
+                continue
+            if not any(ch.isalpha() for ch in name) or len(name) <= 3:  # a symbol or code before its figure
+                text = re.sub(rf"{re.escape(name)}\s?({_FIGURE_WORDS})", rf"\1 {unit}", text)
+            if self.locale.split("-")[0].lower() in UNSPACED_LANGUAGES:
+                text = text.replace(name, unit)
+            else:
+                text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", unit, text, flags=re.IGNORECASE)
+        return text
 
     def _has_words(self, text: str, words: str) -> bool:
         if self.locale.split("-")[0].lower() in UNSPACED_LANGUAGES:
@@ -227,6 +254,10 @@ def _round_figure(value: float) -> float:
         return round(value)
     digits = len(str(int(value))) - 2
     return round(value, -digits)
+
+
+# A figure as a translation writes it after a money symbol: "300", "2,000,000", "2.5 million", "25k".
+_FIGURE_WORDS = r"\d(?:[\d,.]*\d)?(?:\s?(?:million|billion|thousand|k|juta|miliar|ribu)\b)?"
 
 
 def _digits_only(text: str) -> str:
@@ -301,7 +332,8 @@ def parse_rules(data: dict, path: Path) -> MarketRules:
     try:
         currency = Currency(policy=cur.get("policy", "keep"), unit=str(cur.get("unit", "yuan")),
                             code=str(cur.get("code", "")), symbol=str(cur.get("symbol", "")),
-                            word=str(cur.get("word", "")), rate=float(cur.get("rate", 0) or 0))
+                            word=str(cur.get("word", "")), rate=float(cur.get("rate", 0) or 0),
+                            local_names=tuple(str(name) for name in cur.get("local_names") or ()))
     except (TypeError, ValueError):
         raise ConfigError(f"{path}: currency.rate must be a number") from None
     if currency.policy != "keep" and currency.rate <= 0:

@@ -168,11 +168,15 @@ def replace_figure(text: str, wanted: str, allowed: set[int], language: str = "e
     (the other numbers the source states, such as a year or a count), in digits or in
     words of ``language``: "This is a 20,000 yuan check." becomes "This is a 2,000,000 yuan
     check." when 两百万 was meant, and "the surgery costs three million" gets "300,000" for
-    三十万. A line giving no figure at all, or several wrong ones, is left for a person.
+    三十万. The right amount in words ("two million") is written as the figure too. A line
+    giving no figure at all, or several wrong ones, is left for a person.
     """
+    spelled = spelled_numbers(text, language)
     wrong = [(match.start(), match.end()) for match in _FIGURE_RE.finditer(text)
              if not stated_values(match.group(0)) & allowed]
-    wrong += [(start, end) for start, end, value in spelled_numbers(text, language) if value not in allowed]
+    wrong += [(start, end) for start, end, value in spelled if value not in allowed]
+    if not wrong:  # the right amount, but in words ("two million"): written as the figure
+        wrong = [(start, end) for start, end, value in spelled if value in stated_values(wanted)]
     if len(wrong) != 1:
         return None
     start, end = wrong[0]
