@@ -16,7 +16,6 @@ from localize.fsutil import write_json_atomic
 WORK_FOLDER = ".localize-work"  # the default work root: a folder of the output folder
 
 
-
 def work_file(work_root: Path, recorded: str) -> Path:
     """The file a record names, in ``work_root``: records name files of their work dir by name, so
     the folder can move; records made before that hold whole paths, whose names this keeps."""

@@ -191,7 +191,7 @@ class MarketRules:
             if not self._names_money(text, name):
                 continue
             if not any(ch.isalpha() for ch in name) or len(name) <= 3:  # a symbol or code before its figure
-                text = re.sub(rf"{re.escape(name)}\s?({_FIGURE_WORDS})", rf"\1 {unit}", text)
+                text = re.sub(rf"{re.escape(name)}\s?({_STATED_FIGURE})", rf"\1 {unit}", text)
             if self.locale.split("-")[0].lower() in UNSPACED_LANGUAGES:
                 text = text.replace(name, unit)
             else:
@@ -257,7 +257,7 @@ def _round_figure(value: float) -> float:
 
 
 # A figure as a translation writes it after a money symbol: "300", "2,000,000", "2.5 million", "25k".
-_FIGURE_WORDS = r"\d(?:[\d,.]*\d)?(?:\s?(?:million|billion|thousand|k|juta|miliar|ribu)\b)?"
+_STATED_FIGURE = r"\d(?:[\d,.]*\d)?(?:\s?(?:million|billion|thousand|k|juta|miliar|ribu)\b)?"
 
 
 def _digits_only(text: str) -> str:

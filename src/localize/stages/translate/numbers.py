@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -148,8 +149,6 @@ def spelled_numbers(text: str, language: str) -> list[tuple[int, int, int]]:
         return []
     if digits == text:
         return []
-    import difflib
-
     mine = list(_TOKEN_RE.finditer(text))
     theirs = [match.group(0) for match in _TOKEN_RE.finditer(digits)]
     spans = []
