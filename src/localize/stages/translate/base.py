@@ -394,8 +394,7 @@ def _repair(request: TranslationRequest, i: int, text: str, problems: list[str],
         # The glossary is a contract, so put the terms in by rule and say so.
         text, notes = enforce_terms(text, request.lines[i], terms)
         problems = request.check(i, text, terms)
-    if text and request.market and any(code_of(p) == "currency" for p in problems) and \
-            request.market.currency.policy == "keep":
+    if text and request.market and any(code_of(p) == "currency" for p in problems):
         kept = request.market.keep_currency(text)
         checked = request.check(i, kept, terms)
         if kept != text and severity(checked) < severity(problems):

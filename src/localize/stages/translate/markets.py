@@ -177,30 +177,38 @@ class MarketRules:
                 problems.append(f"content: {word!r} is not allowed in this market")
         return problems
 
+    @property
+    def language(self) -> str:
+        """The bare language of the market's locale: "th" for th-TH."""
+        return self.locale.split("-")[0].lower()
+
     def _names_money(self, text: str, name: str) -> bool:
         """Whether ``text`` uses the money name ``name``: a symbol anywhere, a word as a word."""
-        if not any(ch.isalpha() for ch in name):
+        if _is_symbol(name):
             return name in text
         return self._has_words(text.lower(), name.lower())
 
     def keep_currency(self, text: str) -> str:
         """``text`` with this market's own money names put back to the kept unit: "$300 million fine"
-        -> "300 million yuan fine", "an 880,000-dollar watch" -> "an 880,000-yuan watch"."""
+        -> "300 million yuan fine", "an 880,000-dollar watch" -> "an 880,000-yuan watch". Unchanged
+        unless the market keeps yuan."""
+        if self.currency.policy != "keep":
+            return text
         unit = self.currency.unit
         for name in self.currency.local_names:
             if not self._names_money(text, name):
                 continue
-            if not any(ch.isalpha() for ch in name) or len(name) <= 3:  # a symbol or code before its figure
+            if _is_symbol(name) or len(name) <= 3:  # a symbol or code before its figure
                 text = re.sub(rf"{re.escape(name)}\s?({_STATED_FIGURE})", rf"\1 {unit}", text)
-            if self.locale.split("-")[0].lower() in UNSPACED_LANGUAGES:
+            if self.language in UNSPACED_LANGUAGES:
                 text = text.replace(name, unit)
             else:
-                text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", unit, text, flags=re.IGNORECASE)
+                text = re.sub(_word_pattern(name), unit, text, flags=re.IGNORECASE)
         return text
 
     def _has_words(self, text: str, words: str) -> bool:
-        if self.locale.split("-")[0].lower() in UNSPACED_LANGUAGES:
-            return _has_segmented_words(text, words, self.locale.split("-")[0].lower())
+        if self.language in UNSPACED_LANGUAGES:
+            return _has_segmented_words(text, words, self.language)
         return _has_words(text, words)
 
     def brief(self) -> str:
@@ -264,8 +272,18 @@ def _digits_only(text: str) -> str:
     return re.sub(r"[^0-9]", "", text)
 
 
+def _word_pattern(words: str) -> str:
+    """A regex for ``words`` standing as words: no letter or digit right before or after."""
+    return rf"(?<!\w){re.escape(words)}(?!\w)"
+
+
 def _has_words(text: str, words: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(words)}(?!\w)", text) is not None
+    return re.search(_word_pattern(words), text) is not None
+
+
+def _is_symbol(name: str) -> bool:
+    """A money name with no letter in it ("$", "฿"): found anywhere, not as a word."""
+    return not any(ch.isalpha() for ch in name)
 
 
 def _has_segmented_words(text: str, words: str, language: str) -> bool:
