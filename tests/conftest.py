@@ -28,6 +28,17 @@ def run_cli(*args, check: bool = True) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
+def one_torch_thread():
+    """One torch thread for tiny models: on a shared 2-core machine, small convs get slower, not faster, with more."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture
 def localize_cli():
     """:func:`run_cli`, for tests outside this folder's helpers."""
     return run_cli

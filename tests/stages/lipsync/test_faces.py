@@ -14,15 +14,7 @@ from localize.stages.lipsync.faces import (DETECTORS, Face, LBPDetector, TrackOp
 ASTRONAUT_FACE = np.array([180.0, 61.0, 268.0, 173.0])
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread: on a shared 2-core machine, small convs get slower, not faster, with more."""
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _mtcnn_available() -> bool:

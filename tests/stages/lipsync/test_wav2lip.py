@@ -13,15 +13,7 @@ WAV2LIP_PARAMETERS = 36_298_035
 WAV2LIP_STATE_KEYS = 352  # weights, biases and BatchNorm running statistics
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread: on a shared 2-core machine, small convs get slower, not faster, with more."""
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

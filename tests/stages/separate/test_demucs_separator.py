@@ -18,13 +18,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("demucs")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The tiny models run in well under a second on one thread; on a busy machine more threads only contend."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def save_package(model, path: Path) -> Path:
