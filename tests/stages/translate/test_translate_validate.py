@@ -158,3 +158,20 @@ def test_numbers_spelled_in_words_are_found_with_their_values_and_a_lone_one_is_
     assert [(text[start:end], value) for start, end, value in spelled_numbers(text, "es")] == [("tres millones", 3_000_000)]
     assert spelled_numbers("Ini lima juta rupiah.", "id") == []  # a language text2num does not read
     assert spelled_numbers("Take it and go.", "en") == []
+
+
+@pytest.mark.parametrize(("text", "wanted", "allowed", "language", "fixed"), [
+    # The scale noun's "de"/"d'" goes with it when a plain figure takes its place.
+    ("Cuesta tres millones de yuanes.", "300.000", {300_000}, "es", "Cuesta 300.000 yuanes."),
+    ("São três milhões de reais.", "300.000", {300_000}, "pt", "São 300.000 reais."),
+    ("Ça coûte trois millions d'euros.", "300 000", {300_000}, "fr", "Ça coûte 300 000 euros."),
+    # Digits with a scale word are one figure, not a figure and a spelled "millones" beside it.
+    ("Son 2 millones de yuanes.", "300.000", {300_000}, "es", "Son 300.000 yuanes."),
+    # A figure with its own scale noun keeps the "de"; English has none to drop.
+    ("Dame dos millones de pesos.", "2 millones", {2_000_000}, "es", "Dame 2 millones de pesos."),
+    ("It costs three million yuan.", "300,000", {300_000}, "en", "It costs 300,000 yuan."),
+])
+def test_a_figure_put_in_by_rule_reads_as_the_language_writes_it(text, wanted, allowed, language, fixed):
+    from localize.stages.translate.numbers import replace_figure
+
+    assert replace_figure(text, wanted, allowed, language) == fixed

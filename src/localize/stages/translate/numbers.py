@@ -160,6 +160,13 @@ def spelled_numbers(text: str, language: str) -> list[tuple[int, int, int]]:
     return spans
 
 
+# Scale nouns that take "de"/"d'" before what they count (es, pt, fr): "dos millones de pesos",
+# "três milhões de reais", "trois millions d'euros". A plain figure takes none: "300.000 pesos".
+_SCALE_NOUN_END = re.compile(r"(?:millones|millón|millon|milhões|milhão|millions?|milliards?|billones|billón)\s*$",
+                             re.IGNORECASE)
+_OF_AFTER_SCALE = re.compile(r"\s+(?:de\s+|d['’]\s*)", re.IGNORECASE)
+
+
 def replace_figure(text: str, wanted: str, allowed: set[int], language: str = "en") -> str | None:
     """``text`` with its one wrong figure replaced by ``wanted``, or None when that is not clear-cut.
 
@@ -170,13 +177,21 @@ def replace_figure(text: str, wanted: str, allowed: set[int], language: str = "e
     三十万. The right amount in words ("two million") is written as the figure too. A line
     giving no figure at all, or several wrong ones, is left for a person.
     """
-    spelled = spelled_numbers(text, language)
-    wrong = [(match.start(), match.end()) for match in _FIGURE_RE.finditer(text)
-             if not stated_values(match.group(0)) & allowed]
+    figures = list(_FIGURE_RE.finditer(text))
+    # "2 millones" is one figure; text2num would read its scale word alone as a second number.
+    spelled = [(start, end, value) for start, end, value in spelled_numbers(text, language)
+               if not any(start < match.end() and match.start() < end for match in figures)]
+    wrong = [(match.start(), match.end()) for match in figures if not stated_values(match.group(0)) & allowed]
     wrong += [(start, end) for start, end, value in spelled if value not in allowed]
     if not wrong:  # the right amount, but in words ("two million"): written as the figure
         wrong = [(start, end) for start, end, value in spelled if value in stated_values(wanted)]
     if len(wrong) != 1:
         return None
     start, end = wrong[0]
+    if _SCALE_NOUN_END.search(text[start:end]) and not _SCALE_NOUN_END.search(wanted):
+        # "tres millones de yuanes" -> "300.000 yuanes": the "de" belonged to the scale noun.
+        of = _OF_AFTER_SCALE.match(text, end)
+        if of:
+            return f"{text[:start]}{wanted} {text[of.end():]}"
     return text[:start] + wanted + text[end:]
+
