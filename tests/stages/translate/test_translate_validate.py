@@ -130,8 +130,17 @@ def test_doubled_given_names_are_held_fixed_but_kinship_and_adverbs_are_not():
     (["亲子鉴定写得清清楚楚，她不是你亲生的。"], {}),
     (["我对他念念不忘"], {}),
     (["走走走，快点！", "等等！", "我们明明说好的"], {}),
+    # Standing for a person: after a word that takes one, or opening the line before 是/在.
+    (["你把乐乐藏到哪儿去了？"], {"乐乐": "Lele"}),
+    (["把团团还给我！"], {"团团": "Tuantuan"}),
+    (["他心里只有菲菲，根本没有你。"], {"菲菲": "Feifei"}),
+    (["你别碰朵朵"], {"朵朵": "Duoduo"}),
+    (["安安是我的儿子，不是你的！"], {"安安": "Anan"}),
+    # ... but not adverbs, doubled verbs or descriptions in those places.
+    (["她趁我睡着，偷偷把孩子抱走了。", "急得团团转", "把衣服洗洗", "你陪陪我", "冷冷的看着我",
+      "明明是你先背叛我的", "天天在家", "她跟姐姐走了", "我要给他点颜色看看"], {}),
 ])
-def test_a_doubled_syllable_is_a_name_only_where_the_script_addresses_someone_with_it(lines, names):
+def test_a_doubled_syllable_is_a_name_only_where_it_addresses_or_stands_for_a_person(lines, names):
     from localize.stages.translate.names import given_names
 
     assert given_names(lines) == names

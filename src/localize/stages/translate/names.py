@@ -8,8 +8,11 @@ Chinese doubles many other words too: kinship terms and adverbs (妈妈, 刚刚)
 said softly (求求你, 救救她, 帮帮我) and four-character descriptions (清清楚楚). So a
 doubled syllable counts as a name only where the script *addresses* someone with it:
 standing alone between punctuation ("晚晚，你醒了", "别走，晚晚！", "乐乐呢？"), or opening
-the line straight before 你/您 where jieba does not read it as a verb ("晓晓你哥…"). A
-name found once is held fixed in every line of the episode.
+the line straight before 你/您 where jieba does not read it as a verb ("晓晓你哥…"); or where
+it stands for a person: right after a word that takes one (把/带/陪/跟/有…: "把暖暖藏哪儿了",
+"他心里只有菲菲"), or opening the line before 是/在 ("安安是我的儿子"), unless jieba reads it
+as a verb, an adverb or a description there. A name found once is held fixed in every line
+of the episode.
 """
 
 from __future__ import annotations
@@ -22,11 +25,16 @@ _DOUBLED_RE = re.compile(r"([\u4e00-\u9fff])\1")
 # (妈妈！ 谢谢。 等等！ 好好，…): never names.
 _COMMON_DOUBLES = set(
     "妈爸哥姐弟妹爷奶叔婶姑舅姨婆公伯嫂宝娃娃乖谢刚常慢渐偏好快轻悄静默久早天年人看想听试说走等"
-    "笑哭跳玩聊坐躺点些个样处时刻滴步层声句遍次块片条张把团阵整纷匆急连往渐明白统通夜夜日月星"
+    "笑哭跳玩聊坐躺点些个样处时刻滴步层声句遍次块片条张把阵整纷匆急连往渐明白统通夜夜日月星"
     "分秒一二三四五六七八九十百千万多少大小高低长短红绿蓝白黑满空真假实虚"
+    "偷紧狠深远活足仅恰冷暗稍微频屡略谁"
 )
 _BREAK = set("，。！？、…；：,.!?;:“”\"'‘’（）() ")
 _PARTICLES = set("呢啊呀啦")  # 乐乐呢？ still addresses (or asks after) 乐乐
+# Words right before which a doubled syllable is the person they act on or with.
+_BEFORE_A_PERSON = ("把", "跟", "和", "给", "带", "陪", "找", "抱", "让", "有", "碰", "救", "欺负")
+_SUBJECT_VERBS = ("是", "在")  # 安安是我的儿子, 朵朵在哪儿
+_NOT_A_NAME = ("v", "d", "z")  # jieba's verbs, adverbs and descriptive words (偷偷, 悠悠地, 冷冷的)
 
 
 def given_names(lines: list[str]) -> dict[str, str]:
@@ -37,7 +45,7 @@ def given_names(lines: list[str]) -> dict[str, str]:
     for line in lines:
         for match in _DOUBLED_RE.finditer(line):
             pair = match.group(0)
-            if match.group(1) in _COMMON_DOUBLES or pair in names or not _addressed(line, match.start()):
+            if match.group(1) in _COMMON_DOUBLES or pair in names or not _names_someone(line, match.start()):
                 continue
             syllable = surname_pinyin(match.group(1))
             if syllable == match.group(1):  # no pinyin available: cannot hold it fixed
@@ -46,8 +54,8 @@ def given_names(lines: list[str]) -> dict[str, str]:
     return names
 
 
-def _addressed(line: str, start: int) -> bool:
-    """True when the doubled syllable at ``line[start:start + 2]`` is used to address or name someone."""
+def _names_someone(line: str, start: int) -> bool:
+    """True when the doubled syllable at ``line[start:start + 2]`` addresses someone or stands for a person."""
     end = start + 2
     char = line[start]
     before = line[start - 1] if start else ""
@@ -60,15 +68,21 @@ def _addressed(line: str, start: int) -> bool:
     if opens and (not rest or rest[0] in _BREAK):
         return True
     if start == 0 and after[:1] in ("你", "您"):
-        return _word_class(line, line[:2]) not in (None, "verb")
+        flag = _word_class(line, line[:2])
+        return flag is not None and not flag.startswith("v")
+    stands_for_a_person = line[:start].endswith(_BEFORE_A_PERSON) or (opens and after[:1] in _SUBJECT_VERBS)
+    if stands_for_a_person:
+        flag = _word_class(line, line[start:end])
+        return flag is None or not flag.startswith(_NOT_A_NAME)
     return False
 
 
 def _word_class(line: str, word: str) -> str | None:
-    """"verb", "other", or None when jieba does not segment ``word`` as a word of its own in ``line``."""
+    """jieba's part-of-speech flag for ``word`` in ``line`` ("v", "d", "nr"…), or None when jieba does
+    not segment it as a word of its own there."""
     for token, flag in _tagger()(line):
         if token == word:
-            return "verb" if flag.startswith("v") else "other"
+            return flag
     return None
 
 
