@@ -6,13 +6,12 @@ before the model sees the line, and checked after, like a glossary entry.
 
 Chinese doubles many other words too: kinship terms and adverbs (妈妈, 刚刚), verbs
 said softly (求求你, 救救她, 帮帮我) and four-character descriptions (清清楚楚). So a
-doubled syllable counts as a name only where the script *addresses* someone with it:
-standing alone between punctuation ("晚晚，你醒了", "别走，晚晚！", "乐乐呢？"), or opening
-the line straight before 你/您 where jieba does not read it as a verb ("晓晓你哥…"); or where
-it stands for a person: right after a word that takes one (把/带/陪/跟/有…: "把暖暖藏哪儿了",
-"他心里只有菲菲"), or opening the line before 是/在 ("安安是我的儿子"), unless jieba reads it
-as a verb, an adverb or a description there. A name found once is held fixed in every line
-of the episode.
+doubled syllable counts as a name only where the script addresses someone with it, standing
+alone between punctuation ("晚晚，你醒了", "别走，晚晚！", "乐乐呢？"), or where it stands for
+a person: right after a word that takes one (把/带/陪/跟/有…: "把暖暖藏哪儿了", "他心里只有菲菲"),
+or opening a clause ("安安是我的儿子", "晓晓你哥…") where jieba does not read it as a verb, an
+adverb, a description or a time word (偷偷, 渐渐, 天天 open clauses too). A name found once is
+held fixed in every line of the episode.
 """
 
 from __future__ import annotations
@@ -27,14 +26,15 @@ _COMMON_DOUBLES = set(
     "妈爸哥姐弟妹爷奶叔婶姑舅姨婆公伯嫂宝娃娃乖谢刚常慢渐偏好快轻悄静默久早天年人看想听试说走等"
     "笑哭跳玩聊坐躺点些个样处时刻滴步层声句遍次块片条张把阵整纷匆急连往渐明白统通夜夜日月星"
     "分秒一二三四五六七八九十百千万多少大小高低长短红绿蓝白黑满空真假实虚"
-    "偷紧狠深远活足仅恰冷暗稍微频屡略谁"
+    "偷紧狠深远活足仅恰冷暗稍微频屡略谁事件回"
+    "尝闻摸抱亲问找查猜讲谈算数动歇洗擦拍敲揉瞧翻练读写唱吃喝逛转让去来"  # 尝尝！ 让让！ 抱抱我
 )
 _BREAK = set("，。！？、…；：,.!?;:“”\"'‘’（）() ")
 _PARTICLES = set("呢啊呀啦")  # 乐乐呢？ still addresses (or asks after) 乐乐
 # Words right before which a doubled syllable is the person they act on or with.
 _BEFORE_A_PERSON = ("把", "跟", "和", "给", "带", "陪", "找", "抱", "让", "有", "碰", "救", "欺负")
-_SUBJECT_VERBS = ("是", "在")  # 安安是我的儿子, 朵朵在哪儿
-_NOT_A_NAME = ("v", "d", "z")  # jieba's verbs, adverbs and descriptive words (偷偷, 悠悠地, 冷冷的)
+# jieba's verbs, adverbs, descriptive and time words: what else opens a clause doubled (偷偷, 渐渐, 天天).
+_NOT_A_NAME = ("v", "d", "z", "t")
 
 
 def given_names(lines: list[str]) -> dict[str, str]:
@@ -66,14 +66,12 @@ def _names_someone(line: str, start: int) -> bool:
     opens = not before or before in _BREAK
     rest = after[1:] if after[:1] in _PARTICLES else after
     if opens and (not rest or rest[0] in _BREAK):
-        return True
-    if start == 0 and after[:1] in ("你", "您"):
-        flag = _word_class(line, line[:2])
-        return flag is not None and not flag.startswith("v")
-    stands_for_a_person = line[:start].endswith(_BEFORE_A_PERSON) or (opens and after[:1] in _SUBJECT_VERBS)
-    if stands_for_a_person:
+        return True  # addressed: 晚晚，你醒了 / 乐乐呢？
+    if line[:start].endswith(_BEFORE_A_PERSON):
+        return True  # in a noun's place, where no adverb stands: 把暖暖藏哪儿了, 只有菲菲
+    if opens:  # opening a clause, as its subject (安安是…) or addressing before 你 (晓晓你哥…)
         flag = _word_class(line, line[start:end])
-        return flag is None or not flag.startswith(_NOT_A_NAME)
+        return flag is not None and not flag.startswith(_NOT_A_NAME)
     return False
 
 
