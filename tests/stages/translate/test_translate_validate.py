@@ -142,6 +142,8 @@ def test_doubled_given_names_are_held_fixed_but_kinship_and_adverbs_are_not():
     (["她趁我睡着，偷偷把孩子抱走了。", "急得团团转", "把衣服洗洗", "你陪陪我", "冷冷的看着我",
       "明明是你先背叛我的", "天天在家", "她跟姐姐走了", "我要给他点颜色看看", "狠狠打了他一巴掌",
       "偷偷告诉你", "事事都要管", "早早就走了", "让让！", "抱抱我", "默默付出"], {}),
+    # Kinship and titles said alone, as people are addressed, are not given names either.
+    (["太太，您回来了", "姥姥是我最亲的人", "爹爹，我错了", "娘娘，皇上来了"], {}),
 ])
 def test_a_doubled_syllable_is_a_name_only_where_it_addresses_or_stands_for_a_person(lines, names):
     from localize.stages.translate.names import given_names
