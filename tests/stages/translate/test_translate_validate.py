@@ -113,6 +113,10 @@ def test_doubled_given_names_are_held_fixed_but_kinship_and_adverbs_are_not():
     request = TranslationRequest(["晚晚，晚上好。"], EN)
     assert request.terms()["晚晚"] == "Wanwan"
     assert any(p.startswith("glossary") for p in request.check(0, "Good evening, good evening.", request.terms()))
+    # A name the line acts on is held the same way: "Give me back the group!" must name Tuantuan.
+    request = TranslationRequest(["把团团还给我！"], EN)
+    assert any(p.startswith("glossary") for p in request.check(0, "Give me back the group!", request.terms()))
+    assert not [p for p in request.check(0, "Give Tuantuan back to me!", request.terms()) if p.startswith("glossary")]
 
 
 @pytest.mark.parametrize(("lines", "names"), [
