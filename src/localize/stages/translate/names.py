@@ -23,7 +23,7 @@ _DOUBLED_RE = re.compile(r"([\u4e00-\u9fff])\1")
 # Doubled syllables that are kinship terms, adverbs, verbs or baby talk even when said alone
 # (妈妈！ 谢谢。 等等！ 好好，…): never names.
 _COMMON_DOUBLES = set(
-    "妈爸哥姐弟妹爷奶叔婶姑舅姨婆公伯嫂宝娃娃乖谢刚常慢渐偏好快轻悄静默久早天年人看想听试说走等"
+    "妈爸哥姐弟妹爷奶叔婶姑舅姨婆公伯嫂宝娃乖谢刚常慢渐偏好快轻悄静默久早天年人看想听试说走等"
     "太姥爹娘猩"  # 太太 (Mrs., a wife), 姥姥, 爹爹, 娘娘 (an empress), 猩猩
     "笑哭跳玩聊坐躺点些个样处时刻滴步层声句遍次块片条张把阵整纷匆急连往渐明白统通夜夜日月星"
     "分秒一二三四五六七八九十百千万多少大小高低长短红绿蓝白黑满空真假实虚"
