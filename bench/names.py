@@ -2,9 +2,8 @@
 
 A doubled syllable in a line is a true name when its pinyin (晚晚 -> "Wanwan", 安安 -> "Anan" or
 "An'an") appears in the line's English reference; the sets write every doubled given name that
-way. The detector,
-``localize.stages.translate.names.given_names``, reads each set as one episode, as the
-translation bench does. Prints per set the names found, the true ones, the wrong ones and the
+way. The detector, ``localize.stages.translate.names.given_names``, reads each set as one
+episode, as the translation bench does. Prints per set the names found, the true ones, the wrong ones and the
 missed ones, with precision and recall over all sets.
 
     PYTHONPATH=src python bench/names.py [tests/data/translation_*.zh-en.tsv ...] [--json out.json]
@@ -20,16 +19,14 @@ from pathlib import Path
 from translation import ROOT, read_tsv
 
 from localize.stages.translate.markets import surname_pinyin
-from localize.stages.translate.names import given_names
-
-_DOUBLED = re.compile(r"([\u4e00-\u9fff])\1")
+from localize.stages.translate.names import _DOUBLED_RE, given_names
 
 
 def true_names(rows: list[tuple[str, str]]) -> set[str]:
     """The doubled syllables whose pinyin name appears in the reference of a line that holds them."""
     names = set()
     for zh, ref in rows:
-        for match in _DOUBLED.finditer(zh):
+        for match in _DOUBLED_RE.finditer(zh):
             syllable = surname_pinyin(match.group(1))
             # An'an or Anan: references write a vowel-initial second syllable either way.
             if syllable != match.group(1) and re.search(rf"\b{syllable}['’]?{syllable.lower()}\b", ref):

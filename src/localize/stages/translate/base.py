@@ -396,8 +396,8 @@ def _repair(request: TranslationRequest, i: int, text: str, problems: list[str],
         problems = request.check(i, text, terms)
     if text and request.market and any(code_of(p) == "currency" for p in problems):
         kept = request.market.keep_currency(text)
-        checked = request.check(i, kept, terms)
-        if kept != text and severity(checked) < severity(problems):
+        checked = request.check(i, kept, terms) if kept != text else problems
+        if severity(checked) < severity(problems):
             text, problems = kept, checked
             notes.append(f"currency-fixed: the amount was put back in {request.market.currency.unit} by rule")
     if text and any(code_of(p) in ("amount", "currency") for p in problems):

@@ -194,4 +194,3 @@ def replace_figure(text: str, wanted: str, allowed: set[int], language: str = "e
         if of:
             return f"{text[:start]}{wanted} {text[of.end():]}"
     return text[:start] + wanted + text[end:]
-
